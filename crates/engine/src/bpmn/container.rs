@@ -1,0 +1,32 @@
+//! Process and embedded subprocess: activate their none start event; complete when the last
+//! token inside is gone.
+
+use baton_model::ElementKind;
+
+use super::ElementBehavior;
+use crate::bpmn::behavior::{self, Failure, Instance};
+use crate::engine::Ctx;
+use crate::record::Record;
+
+pub(crate) struct Container;
+
+impl ElementBehavior for Container {
+    fn on_activate(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
+        let Some(start) = inst.element().none_start else {
+            return Err(Failure::unknown(format!(
+                "Expected to activate the none start event of '{}', but it has none",
+                inst.value.element_id
+            )));
+        };
+        behavior::transition_to_activated(ctx, src, inst);
+        behavior::activate_child(ctx, src, inst, start);
+        Ok(())
+    }
+
+    fn on_complete(ctx: &mut Ctx, _src: &Record, inst: &Instance) -> Result<(), Failure> {
+        if inst.element().kind == ElementKind::Process {
+            behavior::answer_awaiting_result(ctx, inst);
+        }
+        Ok(())
+    }
+}

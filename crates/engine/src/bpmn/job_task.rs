@@ -1,0 +1,83 @@
+//! Service, send, user (job-based) and business rule tasks, and script tasks with a task
+//! definition: the engine creates a job and waits for a worker to complete it.
+
+use std::sync::Arc;
+
+use baton_model::Text;
+
+use super::ElementBehavior;
+use crate::bpmn::behavior::{self, Failure, Instance};
+use crate::bpmn::variables;
+use crate::engine::{Ctx, SideEffect};
+use crate::record::{Document, Intent, JobRecord, Record, RecordValue};
+
+pub(crate) struct JobTask;
+
+impl ElementBehavior for JobTask {
+    fn on_activate(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
+        let element = inst.element();
+        let Some(definition) = &element.job else {
+            return Err(Failure::unknown(format!(
+                "Expected element '{}' to have a job definition, but it has none",
+                element.id
+            )));
+        };
+        let job_type: Arc<str> = match &definition.job_type {
+            Text::Static(job_type) => Arc::from(job_type.as_str()),
+            Text::Expression(expression) => Arc::from(
+                variables::evaluate_string(ctx.state, inst.key, expression, ctx.now)
+                    .map_err(Failure::extract_value)?
+                    .as_str(),
+            ),
+        };
+        let retries = match &definition.retries {
+            Text::Static(retries) => retries.trim().parse::<i32>().map_err(|_| {
+                Failure::extract_value(format!(
+                    "Expected retries of element '{}' to be a number, but was '{retries}'",
+                    element.id
+                ))
+            })?,
+            Text::Expression(expression) => {
+                variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now).map_err(Failure::extract_value)?
+                    as i32
+            }
+        };
+        let custom_headers: Document = definition
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let job = JobRecord {
+            job_type: job_type.clone(),
+            retries,
+            worker: String::new(),
+            deadline_ms: -1,
+            timeout_ms: 0,
+            retry_backoff_ms: 0,
+            recurring_time_ms: -1,
+            custom_headers: Arc::new(custom_headers),
+            variables: Document::new(),
+            error_code: String::new(),
+            error_message: String::new(),
+            bpmn_process_id: inst.value.bpmn_process_id.clone(),
+            process_definition_version: inst.value.version,
+            process_definition_key: inst.value.process_definition_key,
+            process_instance_key: inst.value.process_instance_key,
+            element_id: inst.value.element_id.clone(),
+            element_instance_key: inst.key,
+        };
+        let job_key = ctx.next_key();
+        ctx.event(src, job_key, Intent::Created, RecordValue::Job(job));
+        behavior::transition_to_activated(ctx, src, inst);
+        ctx.side_effect(SideEffect::JobsAvailable { job_type });
+        Ok(())
+    }
+
+    fn on_terminate(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+        let job_key = ctx.state.element_instances.get(&inst.key).map_or(-1, |e| e.job_key);
+        if let Some(job) = ctx.state.jobs.get(&job_key) {
+            let record = job.record.clone();
+            ctx.event(src, job_key, Intent::Canceled, RecordValue::Job(record));
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The processing loop: one command in, a batch of records, responses and side effects out.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::processors;
+use crate::record::*;
+use crate::state::State;
+
+/// A command from outside the engine (a client, the scheduler).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub intent: Intent,
+    /// The entity addressed (job key, incident key, …); -1 when the command creates one.
+    pub key: i64,
+    pub value: RecordValue,
+    pub request_id: Option<RequestId>,
+}
+
+impl Command {
+    pub fn new(intent: Intent, key: i64, value: RecordValue) -> Command {
+        Command { intent, key, value, request_id: None }
+    }
+
+    pub fn with_request(mut self, request_id: RequestId) -> Command {
+        self.request_id = Some(request_id);
+        self
+    }
+}
+
+/// The answer to a request: the event that carried out the command, or the rejection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub request_id: RequestId,
+    /// For create-with-result this is a `PROCESS_INSTANCE_RESULT` record that is not in the log.
+    pub record: Record,
+}
+
+impl Response {
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.record.rejection.as_ref()
+    }
+}
+
+/// Work for the edge, to be done once the batch is durable. Replay discards these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SideEffect {
+    /// Jobs of this type became activatable: wake long-polling and streaming workers.
+    JobsAvailable { job_type: Arc<str> },
+}
+
+/// Everything one command produced, to be appended as one batch.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub records: Vec<Record>,
+    pub responses: Vec<Response>,
+    pub side_effects: Vec<SideEffect>,
+}
+
+impl Output {
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.responses.clear();
+        self.side_effects.clear();
+    }
+}
+
+/// Bounds the work one external command may cause, so a model with a cycle of pass-through
+/// elements stops the batch instead of the partition.
+pub const FOLLOW_UP_COMMANDS_MAX: usize = 100_000;
+
+/// A partition's deterministic state machine. No I/O, no clock, no threads: time comes in with
+/// each command, and everything that must happen outside comes back as data.
+#[derive(Debug)]
+pub struct Engine {
+    state: State,
+}
+
+impl Engine {
+    pub fn new(partition_id: u32) -> Engine {
+        Engine { state: State::new(partition_id) }
+    }
+
+    pub fn from_state(state: State) -> Engine {
+        Engine { state }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn into_state(self) -> State {
+        self.state
+    }
+
+    /// Processes `command` at time `timestamp_ms`, and every follow-up command it causes.
+    pub fn process(&mut self, command: Command, timestamp_ms: i64) -> Output {
+        let mut output = Output::default();
+        self.process_into(command, timestamp_ms, &mut output);
+        output
+    }
+
+    /// As [`Engine::process`], appending to `output` (lets a caller batch several commands).
+    pub fn process_into(&mut self, command: Command, timestamp_ms: i64, output: &mut Output) {
+        let position = self.state.next_position();
+        let record = Record {
+            position,
+            source_position: 0,
+            key: command.key,
+            timestamp_ms,
+            record_type: RecordType::Command,
+            intent: command.intent,
+            value: command.value,
+            request_id: command.request_id,
+            rejection: None,
+        };
+        output.records.push(record.clone());
+        let mut ctx = Ctx { state: &mut self.state, out: output, queue: VecDeque::new(), now: timestamp_ms };
+        ctx.queue.push_back(record);
+        let mut processed = 0;
+        while let Some(command) = ctx.queue.pop_front() {
+            processed += 1;
+            if processed > FOLLOW_UP_COMMANDS_MAX {
+                // A model that loops without a wait state: stop it here rather than spin forever.
+                ctx.queue.clear();
+                break;
+            }
+            processors::process(&mut ctx, &command);
+        }
+    }
+
+    /// Rebuilds state from a record of the log: events are applied, commands only move counters.
+    pub fn replay(&mut self, record: &Record) {
+        self.state.observe(record);
+        if record.record_type == RecordType::Event {
+            self.state.apply(record);
+        }
+    }
+
+    /// The earliest time at which [`Engine::due_commands`] will have something to do.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        let deadline = self.state.deadlines.first().map(|(due, _)| *due);
+        let backoff = self.state.backoffs.first().map(|(due, _)| *due);
+        match (deadline, backoff) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Commands the scheduler should append now: job time-outs and back-off ends due at `now_ms`,
+    /// at most `limit` of them.
+    pub fn due_commands(&self, now_ms: i64, limit: usize) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let timed_out = self.state.deadlines.iter().take_while(|(due, _)| *due <= now_ms);
+        for (_, key) in timed_out.take(limit) {
+            if let Some(job) = self.state.jobs.get(key) {
+                commands.push(Command::new(Intent::TimeOut, *key, RecordValue::Job(job.record.clone())));
+            }
+        }
+        let recurring = self.state.backoffs.iter().take_while(|(due, _)| *due <= now_ms);
+        for (_, key) in recurring.take(limit.saturating_sub(commands.len())) {
+            if let Some(job) = self.state.jobs.get(key) {
+                commands.push(Command::new(Intent::RecurAfterBackoff, *key, RecordValue::Job(job.record.clone())));
+            }
+        }
+        commands
+    }
+}
+
+/// What a processor works with: the state to read, and the writers for records.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a mut State,
+    pub out: &'a mut Output,
+    pub queue: VecDeque<Record>,
+    pub now: i64,
+}
+
+impl Ctx<'_> {
+    pub fn next_key(&mut self) -> i64 {
+        self.state.next_key()
+    }
+
+    /// Appends an event and applies it: the only way processing changes state.
+    pub fn event(&mut self, source: &Record, key: i64, intent: Intent, value: RecordValue) -> usize {
+        let record = Record {
+            position: self.state.next_position(),
+            source_position: source.position,
+            key,
+            timestamp_ms: self.now,
+            record_type: RecordType::Event,
+            intent,
+            value,
+            request_id: None,
+            rejection: None,
+        };
+        self.state.apply(&record);
+        self.out.records.push(record);
+        self.out.records.len() - 1
+    }
+
+    /// Appends a follow-up command, processed after the current one within the same batch.
+    pub fn command(&mut self, source: &Record, key: i64, intent: Intent, value: RecordValue) {
+        let record = Record {
+            position: self.state.next_position(),
+            source_position: source.position,
+            key,
+            timestamp_ms: self.now,
+            record_type: RecordType::Command,
+            intent,
+            value,
+            request_id: None,
+            rejection: None,
+        };
+        self.out.records.push(record.clone());
+        self.queue.push_back(record);
+    }
+
+    /// Rejects `command`: a rejection record, and the answer if someone waits for one.
+    pub fn reject(&mut self, command: &Record, rejection_type: RejectionType, reason: String) {
+        let record = Record {
+            position: self.state.next_position(),
+            source_position: command.position,
+            key: command.key,
+            timestamp_ms: self.now,
+            record_type: RecordType::CommandRejection,
+            intent: command.intent,
+            value: command.value.clone(),
+            request_id: None,
+            rejection: Some(Rejection { rejection_type, reason }),
+        };
+        if let Some(request_id) = command.request_id {
+            self.out.responses.push(Response { request_id, record: record.clone() });
+        }
+        self.out.records.push(record);
+    }
+
+    /// Answers `command` with the event at `index` of this batch.
+    pub fn respond(&mut self, command: &Record, index: usize) {
+        if let Some(request_id) = command.request_id {
+            let record = self.out.records[index].clone();
+            self.out.responses.push(Response { request_id, record });
+        }
+    }
+
+    pub fn respond_with(&mut self, request_id: RequestId, record: Record) {
+        self.out.responses.push(Response { request_id, record });
+    }
+
+    pub fn side_effect(&mut self, effect: SideEffect) {
+        if !self.out.side_effects.contains(&effect) {
+            self.out.side_effects.push(effect);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Element instance commands: activate, complete, terminate, and cancelling a process instance.
+//! Each is checked against the lifecycle table before anything is written.
+
+use crate::bpmn;
+use crate::bpmn::behavior::{self, Instance};
+use crate::bpmn::variables;
+use crate::engine::Ctx;
+use crate::record::*;
+use crate::state::LifecycleState;
+
+fn reject_state(ctx: &mut Ctx, command: &Record, action: &str, state: Option<LifecycleState>) {
+    let reason = match state {
+        Some(state) => format!(
+            "Expected to {action} element instance with key '{}', but it is in state {state:?}",
+            command.key
+        ),
+        None => format!("Expected to {action} element instance with key '{}', but no such element instance was found", command.key),
+    };
+    let rejection_type = if state.is_some() { RejectionType::InvalidState } else { RejectionType::NotFound };
+    ctx.reject(command, rejection_type, reason);
+}
+
+pub(crate) fn activate(ctx: &mut Ctx, command: &Record) {
+    let RecordValue::ProcessInstance(value) = &command.value else {
+        return;
+    };
+    if let Some(scope) = ctx.state.element_instances.get(&value.flow_scope_key)
+        && scope.state != LifecycleState::Activated
+    {
+        // The scope is being terminated or completed: the token dies here.
+        let state = scope.state;
+        return ctx.reject(
+            command,
+            RejectionType::InvalidState,
+            format!(
+                "Expected flow scope '{}' of element '{}' to be activated, but it is in state {state:?}",
+                value.flow_scope_key, value.element_id
+            ),
+        );
+    }
+    if ctx.state.element_instances.contains_key(&command.key) {
+        return reject_state(ctx, command, "activate", ctx.state.element_instances.get(&command.key).map(|e| e.state));
+    }
+    ctx.event(command, command.key, Intent::ElementActivating, command.value.clone());
+    if let Some(inst) = Instance::load(ctx.state, command.key) {
+        continue_activation(ctx, command, &inst);
+    }
+}
+
+/// The part of activation that can fail; re-run when its incident is resolved.
+pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    let result = variables::apply_inputs(ctx, src, inst).and_then(|()| bpmn::on_activate(ctx, src, inst));
+    if let Err(failure) = result {
+        behavior::raise_incident(ctx, src, inst, failure, -1);
+    }
+}
+
+pub(crate) fn complete(ctx: &mut Ctx, command: &Record) {
+    let state = ctx.state.element_instances.get(&command.key).map(|e| e.state);
+    if !state.is_some_and(|s| s.can_transition_to(LifecycleState::Completing)) {
+        return reject_state(ctx, command, "complete", state);
+    }
+    let Some(inst) = Instance::load(ctx.state, command.key) else {
+        return;
+    };
+    behavior::transition(ctx, command, &inst, Intent::ElementCompleting);
+    continue_completion(ctx, command, &inst);
+}
+
+/// The part of completion that can fail; re-run when its incident is resolved.
+pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    let result = variables::apply_outputs(ctx, src, inst)
+        .and_then(|()| bpmn::on_complete(ctx, src, inst))
+        .and_then(|()| behavior::select_outgoing(ctx, inst));
+    match result {
+        Ok(flows) => {
+            behavior::transition(ctx, src, inst, Intent::ElementCompleted);
+            behavior::after_completed(ctx, src, inst, &flows);
+        }
+        Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
+    }
+}
+
+pub(crate) fn terminate(ctx: &mut Ctx, command: &Record) {
+    let state = ctx.state.element_instances.get(&command.key).map(|e| e.state);
+    if !state.is_some_and(|s| s.can_transition_to(LifecycleState::Terminating)) {
+        return reject_state(ctx, command, "terminate", state);
+    }
+    start_termination(ctx, command, command.key);
+}
+
+/// `ELEMENT_TERMINATING`, release what the element holds, then terminate its children first.
+fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
+    let inst = Instance::load(ctx.state, key)?;
+    let index = behavior::transition(ctx, src, &inst, Intent::ElementTerminating);
+    bpmn::on_terminate(ctx, src, &inst);
+    behavior::resolve_incidents_of(ctx, src, key);
+    let children: Vec<(i64, ProcessInstanceRecord)> = ctx
+        .state
+        .element_instances
+        .get(&key)
+        .map(|e| e.children.iter().copied().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|child| ctx.state.element_instances.get(&child))
+        .filter(|child| child.state.can_transition_to(LifecycleState::Terminating))
+        .map(|child| (child.key, child.value.clone()))
+        .collect();
+    if children.is_empty() {
+        behavior::finish_termination(ctx, src, key);
+    } else {
+        for (child, value) in children {
+            ctx.command(src, child, Intent::TerminateElement, RecordValue::ProcessInstance(value));
+        }
+    }
+    Some(index)
+}
+
+pub(crate) fn cancel(ctx: &mut Ctx, command: &Record) {
+    let found = ctx.state.element_instances.get(&command.key).map(|e| (e.state, e.value.flow_scope_key));
+    match found {
+        Some((state, -1)) if state.can_transition_to(LifecycleState::Terminating) => {
+            if let Some(index) = start_termination(ctx, command, command.key) {
+                ctx.respond(command, index);
+            }
+        }
+        Some((_, -1)) | None | Some(_) => ctx.reject(
+            command,
+            RejectionType::NotFound,
+            format!(
+                "Expected to cancel a process instance with key '{}', but no such process was found",
+                command.key
+            ),
+        ),
+    }
+}

@@ -1,0 +1,416 @@
+//! Records: the one vocabulary of the log. Commands ask for a change, events say it happened,
+//! rejections say it could not. Every state change is an event; replaying the events rebuilds
+//! the state exactly.
+//!
+//! These types derive `serde` on purpose: the log's record codec is the one deliberate,
+//! versioned serialization boundary inside the engine.
+
+use std::sync::Arc;
+
+use baton_model::ElementKind;
+use serde::{Deserialize, Serialize};
+
+/// A variable document: JSON object, keys sorted (serde_json's default map), so output is
+/// deterministic.
+pub type Document = serde_json::Map<String, serde_json::Value>;
+
+/// Identifies a request from outside, so the edge can route the engine's answer back.
+pub type RequestId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RecordType {
+    Command,
+    Event,
+    CommandRejection,
+}
+
+/// Why a command was rejected; the edge maps these to status codes (gRPC, HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RejectionType {
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    InvalidState,
+    ProcessingError,
+}
+
+impl RejectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionType::InvalidArgument => "INVALID_ARGUMENT",
+            RejectionType::NotFound => "NOT_FOUND",
+            RejectionType::AlreadyExists => "ALREADY_EXISTS",
+            RejectionType::InvalidState => "INVALID_STATE",
+            RejectionType::ProcessingError => "PROCESSING_ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub rejection_type: RejectionType,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ValueType {
+    Deployment,
+    Process,
+    ProcessInstance,
+    ProcessInstanceCreation,
+    ProcessInstanceResult,
+    Job,
+    JobBatch,
+    Variable,
+    VariableDocument,
+    Incident,
+}
+
+impl ValueType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::Deployment => "DEPLOYMENT",
+            ValueType::Process => "PROCESS",
+            ValueType::ProcessInstance => "PROCESS_INSTANCE",
+            ValueType::ProcessInstanceCreation => "PROCESS_INSTANCE_CREATION",
+            ValueType::ProcessInstanceResult => "PROCESS_INSTANCE_RESULT",
+            ValueType::Job => "JOB",
+            ValueType::JobBatch => "JOB_BATCH",
+            ValueType::Variable => "VARIABLE",
+            ValueType::VariableDocument => "VARIABLE_DOCUMENT",
+            ValueType::Incident => "INCIDENT",
+        }
+    }
+}
+
+/// Intents of all value types, named as in Zeebe so exported records read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Intent {
+    // Deployment, Process
+    Create,
+    Created,
+    // Process instance
+    ActivateElement,
+    CompleteElement,
+    TerminateElement,
+    ElementActivating,
+    ElementActivated,
+    ElementCompleting,
+    ElementCompleted,
+    ElementTerminating,
+    ElementTerminated,
+    SequenceFlowTaken,
+    Cancel,
+    // Process instance creation
+    CreateWithAwaitingResult,
+    // Process instance result
+    Completed,
+    // Job
+    Complete,
+    Fail,
+    Failed,
+    TimeOut,
+    TimedOut,
+    UpdateRetries,
+    RetriesUpdated,
+    UpdateTimeout,
+    TimeoutUpdated,
+    ThrowError,
+    ErrorThrown,
+    RecurAfterBackoff,
+    RecurredAfterBackoff,
+    Canceled,
+    // Job batch
+    Activate,
+    Activated,
+    // Variable, variable document
+    Updated,
+    Update,
+    // Incident
+    Resolve,
+    Resolved,
+}
+
+impl Intent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Create => "CREATE",
+            Intent::Created => "CREATED",
+            Intent::ActivateElement => "ACTIVATE_ELEMENT",
+            Intent::CompleteElement => "COMPLETE_ELEMENT",
+            Intent::TerminateElement => "TERMINATE_ELEMENT",
+            Intent::ElementActivating => "ELEMENT_ACTIVATING",
+            Intent::ElementActivated => "ELEMENT_ACTIVATED",
+            Intent::ElementCompleting => "ELEMENT_COMPLETING",
+            Intent::ElementCompleted => "ELEMENT_COMPLETED",
+            Intent::ElementTerminating => "ELEMENT_TERMINATING",
+            Intent::ElementTerminated => "ELEMENT_TERMINATED",
+            Intent::SequenceFlowTaken => "SEQUENCE_FLOW_TAKEN",
+            Intent::Cancel => "CANCEL",
+            Intent::CreateWithAwaitingResult => "CREATE_WITH_AWAITING_RESULT",
+            Intent::Completed => "COMPLETED",
+            Intent::Complete => "COMPLETE",
+            Intent::Fail => "FAIL",
+            Intent::Failed => "FAILED",
+            Intent::TimeOut => "TIME_OUT",
+            Intent::TimedOut => "TIMED_OUT",
+            Intent::UpdateRetries => "UPDATE_RETRIES",
+            Intent::RetriesUpdated => "RETRIES_UPDATED",
+            Intent::UpdateTimeout => "UPDATE_TIMEOUT",
+            Intent::TimeoutUpdated => "TIMEOUT_UPDATED",
+            Intent::ThrowError => "THROW_ERROR",
+            Intent::ErrorThrown => "ERROR_THROWN",
+            Intent::RecurAfterBackoff => "RECUR_AFTER_BACKOFF",
+            Intent::RecurredAfterBackoff => "RECURRED_AFTER_BACKOFF",
+            Intent::Canceled => "CANCELED",
+            Intent::Activate => "ACTIVATE",
+            Intent::Activated => "ACTIVATED",
+            Intent::Updated => "UPDATED",
+            Intent::Update => "UPDATE",
+            Intent::Resolve => "RESOLVE",
+            Intent::Resolved => "RESOLVED",
+        }
+    }
+}
+
+/// One entry of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Strictly increasing within a partition.
+    pub position: u64,
+    /// Position of the command that caused this record; 0 for commands from outside.
+    pub source_position: u64,
+    /// The entity the record is about (element instance, job, …); -1 when there is none yet.
+    pub key: i64,
+    pub timestamp_ms: i64,
+    pub record_type: RecordType,
+    pub intent: Intent,
+    pub value: RecordValue,
+    /// Set on commands that came from outside and expect an answer.
+    pub request_id: Option<RequestId>,
+    /// Set on rejections.
+    pub rejection: Option<Rejection>,
+}
+
+impl Record {
+    pub fn value_type(&self) -> ValueType {
+        self.value.value_type()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RecordValue {
+    Deployment(DeploymentRecord),
+    Process(ProcessRecord),
+    ProcessInstance(ProcessInstanceRecord),
+    ProcessInstanceCreation(ProcessInstanceCreationRecord),
+    ProcessInstanceResult(ProcessInstanceResultRecord),
+    Job(JobRecord),
+    JobBatch(JobBatchRecord),
+    Variable(VariableRecord),
+    VariableDocument(VariableDocumentRecord),
+    Incident(IncidentRecord),
+}
+
+impl RecordValue {
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            RecordValue::Deployment(_) => ValueType::Deployment,
+            RecordValue::Process(_) => ValueType::Process,
+            RecordValue::ProcessInstance(_) => ValueType::ProcessInstance,
+            RecordValue::ProcessInstanceCreation(_) => ValueType::ProcessInstanceCreation,
+            RecordValue::ProcessInstanceResult(_) => ValueType::ProcessInstanceResult,
+            RecordValue::Job(_) => ValueType::Job,
+            RecordValue::JobBatch(_) => ValueType::JobBatch,
+            RecordValue::Variable(_) => ValueType::Variable,
+            RecordValue::VariableDocument(_) => ValueType::VariableDocument,
+            RecordValue::Incident(_) => ValueType::Incident,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    pub name: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessMetadata {
+    pub bpmn_process_id: Arc<str>,
+    pub version: i32,
+    pub process_definition_key: i64,
+    pub resource_name: String,
+    /// False when an identical resource was deployed before and this names the existing version.
+    pub is_new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentRecord {
+    pub resources: Vec<Resource>,
+    pub processes: Vec<ProcessMetadata>,
+}
+
+/// A new process version; carries its resource so replay can rebuild the executable graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub bpmn_process_id: Arc<str>,
+    pub version: i32,
+    pub process_definition_key: i64,
+    pub resource_name: String,
+    pub resource: Vec<u8>,
+    pub checksum: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInstanceRecord {
+    pub bpmn_process_id: Arc<str>,
+    pub version: i32,
+    pub process_definition_key: i64,
+    pub process_instance_key: i64,
+    /// The element's id; for `SEQUENCE_FLOW_TAKEN`, the flow's id.
+    pub element_id: Arc<str>,
+    pub bpmn_element_type: BpmnElementType,
+    /// Key of the enclosing element instance; -1 for the process instance itself.
+    pub flow_scope_key: i64,
+}
+
+/// The element kind as records name it: every executable kind plus the sequence flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BpmnElementType {
+    Element(ElementKind),
+    SequenceFlow,
+}
+
+impl BpmnElementType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BpmnElementType::Element(kind) => kind.bpmn_element_type(),
+            BpmnElementType::SequenceFlow => "SEQUENCE_FLOW",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInstanceCreationRecord {
+    /// Empty when the definition is addressed by key.
+    pub bpmn_process_id: Arc<str>,
+    /// -1: latest version.
+    pub version: i32,
+    /// 0 or -1: addressed by id.
+    pub process_definition_key: i64,
+    pub variables: Document,
+    pub process_instance_key: i64,
+    /// Root variables returned by create-with-result; empty means all.
+    pub fetch_variables: Vec<String>,
+    /// Create-with-result: the request answered when the instance completes.
+    pub awaiting_request_id: Option<RequestId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInstanceResultRecord {
+    pub bpmn_process_id: Arc<str>,
+    pub version: i32,
+    pub process_definition_key: i64,
+    pub process_instance_key: i64,
+    pub variables: Document,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub job_type: Arc<str>,
+    pub retries: i32,
+    pub worker: String,
+    /// Epoch ms; -1 when not activated.
+    pub deadline_ms: i64,
+    /// Activation timeout or new timeout (UPDATE_TIMEOUT), ms.
+    pub timeout_ms: i64,
+    pub retry_backoff_ms: i64,
+    /// Epoch ms at which a failed job with back-off becomes activatable again.
+    pub recurring_time_ms: i64,
+    pub custom_headers: Arc<Document>,
+    pub variables: Document,
+    pub error_code: String,
+    pub error_message: String,
+    pub bpmn_process_id: Arc<str>,
+    pub process_definition_version: i32,
+    pub process_definition_key: i64,
+    pub process_instance_key: i64,
+    pub element_id: Arc<str>,
+    pub element_instance_key: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobBatchRecord {
+    pub job_type: Arc<str>,
+    pub worker: String,
+    pub timeout_ms: i64,
+    pub max_jobs_to_activate: i32,
+    /// Variables to fetch; empty means all visible ones.
+    pub fetch_variables: Vec<String>,
+    pub job_keys: Vec<i64>,
+    pub jobs: Vec<JobRecord>,
+    /// More activatable jobs of this type remain than were returned.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariableRecord {
+    pub name: Arc<str>,
+    pub value: serde_json::Value,
+    pub scope_key: i64,
+    pub process_instance_key: i64,
+    pub process_definition_key: i64,
+    pub bpmn_process_id: Arc<str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VariableUpdateSemantic {
+    Local,
+    Propagate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariableDocumentRecord {
+    pub scope_key: i64,
+    pub update_semantics: VariableUpdateSemantic,
+    pub variables: Document,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorType {
+    JobNoRetries,
+    ExtractValueError,
+    ConditionError,
+    IoMappingError,
+    UnhandledErrorEvent,
+    Unknown,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::JobNoRetries => "JOB_NO_RETRIES",
+            ErrorType::ExtractValueError => "EXTRACT_VALUE_ERROR",
+            ErrorType::ConditionError => "CONDITION_ERROR",
+            ErrorType::IoMappingError => "IO_MAPPING_ERROR",
+            ErrorType::UnhandledErrorEvent => "UNHANDLED_ERROR_EVENT",
+            ErrorType::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRecord {
+    pub error_type: ErrorType,
+    pub error_message: String,
+    pub bpmn_process_id: Arc<str>,
+    pub process_definition_key: i64,
+    pub process_instance_key: i64,
+    pub element_id: Arc<str>,
+    pub element_instance_key: i64,
+    /// The job whose failure raised the incident; -1 when none.
+    pub job_key: i64,
+    /// Scope whose variables the operator should fix.
+    pub variable_scope_key: i64,
+}

@@ -1,0 +1,76 @@
+//! A compact, stable text rendering of records, one line each, for tests and debugging.
+//!
+//! Keys and positions are left out on purpose: they shift whenever an unrelated record is added,
+//! and the tests compare what happened, not how it was numbered.
+
+use std::fmt::Write;
+
+use crate::record::*;
+
+pub fn record(record: &Record) -> String {
+    let mut line = String::new();
+    let kind = match record.record_type {
+        RecordType::Command => 'C',
+        RecordType::Event => 'E',
+        RecordType::CommandRejection => 'R',
+    };
+    let _ = write!(line, "{kind} {} {}", record.value_type().as_str(), record.intent.as_str());
+    match &record.value {
+        RecordValue::Deployment(value) => {
+            let processes: Vec<String> =
+                value.processes.iter().map(|p| format!("{}:{}", p.bpmn_process_id, p.version)).collect();
+            if !processes.is_empty() {
+                let _ = write!(line, " [{}]", processes.join(", "));
+            }
+        }
+        RecordValue::Process(value) => {
+            let _ = write!(line, " {}:{}", value.bpmn_process_id, value.version);
+        }
+        RecordValue::ProcessInstance(value) => {
+            let _ = write!(line, " {} {}", value.bpmn_element_type.as_str(), value.element_id);
+        }
+        RecordValue::ProcessInstanceCreation(value) => {
+            let _ = write!(line, " {}", value.bpmn_process_id);
+        }
+        RecordValue::ProcessInstanceResult(value) => {
+            let _ = write!(line, " {} {}", value.bpmn_process_id, serde_json::Value::Object(value.variables.clone()));
+        }
+        RecordValue::Job(value) => {
+            let _ = write!(line, " {} {} retries={}", value.job_type, value.element_id, value.retries);
+            if !value.error_code.is_empty() {
+                let _ = write!(line, " code={}", value.error_code);
+            }
+        }
+        RecordValue::JobBatch(value) => {
+            let _ = write!(line, " {} jobs={}", value.job_type, value.job_keys.len());
+        }
+        RecordValue::Variable(value) => {
+            let _ = write!(line, " {}={}", value.name, value.value);
+        }
+        RecordValue::VariableDocument(value) => {
+            let _ = write!(
+                line,
+                " {:?} {}",
+                value.update_semantics,
+                serde_json::Value::Object(value.variables.clone())
+            );
+        }
+        RecordValue::Incident(value) => {
+            let _ = write!(line, " {} {} \"{}\"", value.error_type.as_str(), value.element_id, value.error_message);
+        }
+    }
+    if let Some(rejection) = &record.rejection {
+        let _ = write!(line, " !{} \"{}\"", rejection.rejection_type.as_str(), rejection.reason);
+    }
+    line
+}
+
+/// Renders many records, one per line.
+pub fn records<'a>(records: impl IntoIterator<Item = &'a Record>) -> String {
+    let mut text = String::new();
+    for r in records {
+        text.push_str(&record(r));
+        text.push('\n');
+    }
+    text
+}

@@ -1,0 +1,487 @@
+//! The partition's state and the one place it changes: [`State::apply`], the event appliers.
+//!
+//! Architecture Invariant: processing reads the state and writes events; only applying an event
+//! changes the state. Replay applies the same events and so rebuilds the same state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use baton_model::{ElementIdx, ElementKind, FlowIdx, Process};
+
+use crate::record::*;
+
+/// Zeebe encodes the partition in a key's high bits, so any node can route a key.
+pub const PARTITION_BITS_SHIFT: u32 = 51;
+
+pub fn encode_key(partition_id: u32, counter: i64) -> i64 {
+    ((partition_id as i64) << PARTITION_BITS_SHIFT) + counter
+}
+
+pub fn partition_of_key(key: i64) -> u32 {
+    (key >> PARTITION_BITS_SHIFT) as u32
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LifecycleState {
+    Activating,
+    Activated,
+    Completing,
+    Completed,
+    Terminating,
+    Terminated,
+}
+
+impl LifecycleState {
+    /// The element instance lifecycle, as one table. Every element command is checked against it.
+    pub fn can_transition_to(self, to: LifecycleState) -> bool {
+        use LifecycleState::*;
+        matches!(
+            (self, to),
+            (Activating, Activated)
+                | (Activating, Terminating)
+                | (Activated, Completing)
+                | (Activated, Terminating)
+                | (Completing, Completed)
+                | (Completing, Terminating)
+                | (Terminating, Terminated)
+        )
+    }
+}
+
+/// A deployed process version. The executable graph is derived from the resource, so equality
+/// (used by the replay test) compares the recorded facts, not the graph.
+#[derive(Debug, Clone)]
+pub struct DeployedProcess {
+    pub record: ProcessRecord,
+    pub graph: Arc<Process>,
+}
+
+impl PartialEq for DeployedProcess {
+    fn eq(&self, other: &Self) -> bool {
+        self.record == other.record
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElementInstance {
+    pub key: i64,
+    pub state: LifecycleState,
+    pub value: ProcessInstanceRecord,
+    pub element_idx: ElementIdx,
+    /// Active child element instances (containers).
+    pub children: BTreeSet<i64>,
+    /// Sequence flows taken inside this scope whose target has not consumed them yet.
+    pub active_flows: u32,
+    /// Tokens waiting at joining gateways of this scope: (gateway, incoming flow) → count.
+    pub join_tokens: BTreeMap<(ElementIdx, FlowIdx), u32>,
+    pub job_key: i64,
+    pub incident_key: i64,
+    /// A terminate end event completed in this scope: it completes once its children are gone.
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Activatable,
+    Activated,
+    /// Failed with retries left and a back-off: activatable again at `recurring_time_ms`.
+    BackingOff,
+    /// Out of retries: an incident waits for an operator.
+    Failed,
+    /// A BPMN error nobody caught: an incident waits for an operator.
+    ErrorThrown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub key: i64,
+    pub state: JobState,
+    pub record: JobRecord,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub key: i64,
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwaitingResult {
+    pub request_id: RequestId,
+    pub fetch_variables: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub partition_id: u32,
+    /// The last key handed out (encoded with the partition).
+    pub(crate) key_counter: i64,
+    pub(crate) last_position: u64,
+    pub processes: BTreeMap<i64, DeployedProcess>,
+    /// bpmnProcessId → definition keys by ascending version.
+    pub versions: BTreeMap<Arc<str>, Vec<i64>>,
+    pub element_instances: BTreeMap<i64, ElementInstance>,
+    /// scope key → name → variable.
+    pub variables: BTreeMap<i64, BTreeMap<Arc<str>, Variable>>,
+    pub jobs: BTreeMap<i64, Job>,
+    /// (type, key): activation hands out jobs in key order per type.
+    pub activatable: BTreeSet<(Arc<str>, i64)>,
+    /// (deadline, key) of activated jobs.
+    pub deadlines: BTreeSet<(i64, i64)>,
+    /// (due, key) of jobs backing off after a failure.
+    pub backoffs: BTreeSet<(i64, i64)>,
+    pub incidents: BTreeMap<i64, IncidentRecord>,
+    pub awaiting_results: BTreeMap<i64, AwaitingResult>,
+}
+
+impl State {
+    pub fn new(partition_id: u32) -> State {
+        State {
+            partition_id,
+            key_counter: encode_key(partition_id, 0),
+            last_position: 0,
+            processes: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            element_instances: BTreeMap::new(),
+            variables: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            activatable: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            backoffs: BTreeSet::new(),
+            incidents: BTreeMap::new(),
+            awaiting_results: BTreeMap::new(),
+        }
+    }
+
+    pub fn last_position(&self) -> u64 {
+        self.last_position
+    }
+
+    pub(crate) fn next_key(&mut self) -> i64 {
+        self.key_counter += 1;
+        self.key_counter
+    }
+
+    pub(crate) fn next_position(&mut self) -> u64 {
+        self.last_position += 1;
+        self.last_position
+    }
+
+    pub fn latest_process(&self, bpmn_process_id: &str) -> Option<&DeployedProcess> {
+        let key = self.versions.get(bpmn_process_id)?.last()?;
+        self.processes.get(key)
+    }
+
+    pub fn process_by_version(&self, bpmn_process_id: &str, version: i32) -> Option<&DeployedProcess> {
+        let keys = self.versions.get(bpmn_process_id)?;
+        keys.iter().filter_map(|k| self.processes.get(k)).find(|p| p.record.version == version)
+    }
+
+    pub fn variable(&self, scope_key: i64, name: &str) -> Option<&Variable> {
+        self.variables.get(&scope_key)?.get(name)
+    }
+
+    /// The parent scope of a variable scope (element instance), or `None` at the root.
+    pub fn parent_scope(&self, scope_key: i64) -> Option<i64> {
+        let parent = self.element_instances.get(&scope_key)?.value.flow_scope_key;
+        (parent >= 0).then_some(parent)
+    }
+
+    /// Whether any job of `job_type` can be activated now.
+    pub fn has_activatable(&self, job_type: &str) -> bool {
+        let from: (Arc<str>, i64) = (Arc::from(job_type), i64::MIN);
+        self.activatable.range(from..).next().is_some_and(|(t, _)| &**t == job_type)
+    }
+
+    /// Keeps the counters of a replayed record; every record, also commands, carries them.
+    pub(crate) fn observe(&mut self, record: &Record) {
+        self.last_position = self.last_position.max(record.position);
+        if record.key > 0 && partition_of_key(record.key) == self.partition_id {
+            self.key_counter = self.key_counter.max(record.key);
+        }
+    }
+
+    /// Applies one event. This is the only code that changes the state.
+    pub fn apply(&mut self, record: &Record) {
+        debug_assert_eq!(record.record_type, RecordType::Event);
+        match &record.value {
+            RecordValue::Process(value) => self.apply_process(record, value),
+            RecordValue::ProcessInstance(value) => self.apply_element(record, value),
+            RecordValue::ProcessInstanceCreation(value) => {
+                if record.intent == Intent::Created
+                    && let Some(request_id) = value.awaiting_request_id
+                {
+                    self.awaiting_results.insert(
+                        value.process_instance_key,
+                        AwaitingResult { request_id, fetch_variables: value.fetch_variables.clone() },
+                    );
+                }
+            }
+            RecordValue::Job(value) => self.apply_job(record, value),
+            RecordValue::JobBatch(value) => self.apply_job_batch(value),
+            RecordValue::Variable(value) => {
+                let scope = self.variables.entry(value.scope_key).or_default();
+                match scope.get_mut(&value.name) {
+                    Some(variable) => variable.value = value.value.clone(),
+                    None => {
+                        scope.insert(value.name.clone(), Variable { key: record.key, value: value.value.clone() });
+                    }
+                }
+            }
+            RecordValue::Incident(value) => self.apply_incident(record, value),
+            RecordValue::Deployment(_)
+            | RecordValue::ProcessInstanceResult(_)
+            | RecordValue::VariableDocument(_) => {}
+        }
+    }
+
+    fn apply_process(&mut self, record: &Record, value: &ProcessRecord) {
+        let definitions = baton_model::parse(&value.resource).unwrap_or_else(|error| {
+            panic!(
+                "process {} (key {}) was accepted at deploy but no longer parses: {error}. \
+                 This indicates data corruption.",
+                value.bpmn_process_id, record.key
+            )
+        });
+        let graph = definitions
+            .processes
+            .into_iter()
+            .find(|p| p.id == value.bpmn_process_id)
+            .unwrap_or_else(|| {
+                panic!(
+                    "resource {} no longer contains process {}. This indicates data corruption.",
+                    value.resource_name, value.bpmn_process_id
+                )
+            });
+        self.processes.insert(value.process_definition_key, DeployedProcess { record: value.clone(), graph });
+        self.versions.entry(value.bpmn_process_id.clone()).or_default().push(value.process_definition_key);
+    }
+
+    fn graph_of(&self, process_definition_key: i64) -> &Arc<Process> {
+        match self.processes.get(&process_definition_key) {
+            Some(p) => &p.graph,
+            None => panic!(
+                "an element instance refers to unknown process definition {process_definition_key}. \
+                 This indicates data corruption."
+            ),
+        }
+    }
+
+    fn apply_element(&mut self, record: &Record, value: &ProcessInstanceRecord) {
+        let key = record.key;
+        match record.intent {
+            Intent::ElementActivating => {
+                let graph = self.graph_of(value.process_definition_key).clone();
+                let Some(&element_idx) = graph.by_id.get(&value.element_id) else {
+                    panic!(
+                        "element {} is not in process {}. This indicates data corruption.",
+                        value.element_id, value.bpmn_process_id
+                    );
+                };
+                let element = graph.element(element_idx);
+                if let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key) {
+                    scope.children.insert(key);
+                    consume_tokens(scope, element);
+                }
+                self.element_instances.insert(
+                    key,
+                    ElementInstance {
+                        key,
+                        state: LifecycleState::Activating,
+                        value: value.clone(),
+                        element_idx,
+                        children: BTreeSet::new(),
+                        active_flows: 0,
+                        join_tokens: BTreeMap::new(),
+                        job_key: -1,
+                        incident_key: -1,
+                        interrupted: false,
+                    },
+                );
+            }
+            Intent::ElementActivated => self.set_lifecycle(key, LifecycleState::Activated),
+            Intent::ElementCompleting => self.set_lifecycle(key, LifecycleState::Completing),
+            Intent::ElementTerminating => self.set_lifecycle(key, LifecycleState::Terminating),
+            Intent::ElementCompleted | Intent::ElementTerminated => {
+                self.remove_element(key, value);
+                if record.intent == Intent::ElementCompleted
+                    && value.bpmn_element_type == BpmnElementType::Element(ElementKind::TerminateEndEvent)
+                    && let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key)
+                {
+                    // Tokens still travelling or waiting at joins die with the scope.
+                    scope.interrupted = true;
+                    scope.active_flows = 0;
+                    scope.join_tokens.clear();
+                }
+            }
+            Intent::SequenceFlowTaken => {
+                let graph = self.graph_of(value.process_definition_key).clone();
+                let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key) else {
+                    return;
+                };
+                let Some(flow) = graph.flows.iter().find(|f| f.id == value.element_id) else {
+                    panic!("unknown sequence flow {}. This indicates data corruption.", value.element_id);
+                };
+                scope.active_flows += 1;
+                if graph.element(flow.target).is_join() {
+                    *scope.join_tokens.entry((flow.target, flow.idx)).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn set_lifecycle(&mut self, key: i64, to: LifecycleState) {
+        let Some(instance) = self.element_instances.get_mut(&key) else {
+            panic!("lifecycle event for unknown element instance {key}. This indicates data corruption.");
+        };
+        assert!(
+            instance.state.can_transition_to(to),
+            "element instance {key} cannot go from {:?} to {to:?}. This is a bug.",
+            instance.state
+        );
+        instance.state = to;
+    }
+
+    fn remove_element(&mut self, key: i64, value: &ProcessInstanceRecord) {
+        if let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key) {
+            scope.children.remove(&key);
+        }
+        self.element_instances.remove(&key);
+        self.variables.remove(&key);
+        if value.flow_scope_key < 0 {
+            self.awaiting_results.remove(&key);
+        }
+    }
+
+    fn apply_job(&mut self, record: &Record, value: &JobRecord) {
+        let key = record.key;
+        match record.intent {
+            Intent::Created => {
+                self.jobs.insert(key, Job { key, state: JobState::Activatable, record: value.clone() });
+                self.activatable.insert((value.job_type.clone(), key));
+                if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {
+                    element.job_key = key;
+                }
+            }
+            Intent::Completed | Intent::Canceled => {
+                if let Some(job) = self.jobs.remove(&key) {
+                    self.unindex_job(&job);
+                }
+                if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {
+                    element.job_key = -1;
+                }
+            }
+            Intent::TimedOut | Intent::RecurredAfterBackoff => self.update_job(key, value, JobState::Activatable),
+            Intent::Failed => {
+                let state = if value.retries <= 0 {
+                    JobState::Failed
+                } else if value.retry_backoff_ms > 0 {
+                    JobState::BackingOff
+                } else {
+                    JobState::Activatable
+                };
+                self.update_job(key, value, state);
+            }
+            Intent::ErrorThrown => self.update_job(key, value, JobState::ErrorThrown),
+            Intent::RetriesUpdated | Intent::TimeoutUpdated => {
+                let state = self.jobs.get(&key).map(|j| j.state);
+                if let Some(state) = state {
+                    self.update_job(key, value, state);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn update_job(&mut self, key: i64, value: &JobRecord, state: JobState) {
+        let Some(mut job) = self.jobs.remove(&key) else {
+            panic!("event for unknown job {key}. This indicates data corruption.");
+        };
+        self.unindex_job(&job);
+        job.state = state;
+        job.record = value.clone();
+        self.index_job(&job);
+        self.jobs.insert(key, job);
+    }
+
+    fn unindex_job(&mut self, job: &Job) {
+        match job.state {
+            JobState::Activatable => {
+                self.activatable.remove(&(job.record.job_type.clone(), job.key));
+            }
+            JobState::Activated => {
+                self.deadlines.remove(&(job.record.deadline_ms, job.key));
+            }
+            JobState::BackingOff => {
+                self.backoffs.remove(&(job.record.recurring_time_ms, job.key));
+            }
+            JobState::Failed | JobState::ErrorThrown => {}
+        }
+    }
+
+    fn index_job(&mut self, job: &Job) {
+        match job.state {
+            JobState::Activatable => {
+                self.activatable.insert((job.record.job_type.clone(), job.key));
+            }
+            JobState::Activated => {
+                self.deadlines.insert((job.record.deadline_ms, job.key));
+            }
+            JobState::BackingOff => {
+                self.backoffs.insert((job.record.recurring_time_ms, job.key));
+            }
+            JobState::Failed | JobState::ErrorThrown => {}
+        }
+    }
+
+    fn apply_job_batch(&mut self, value: &JobBatchRecord) {
+        for (key, job_record) in value.job_keys.iter().zip(&value.jobs) {
+            // The batch carries the variables for the worker; the stored job does not need them.
+            let mut stored = job_record.clone();
+            stored.variables = Document::new();
+            self.update_job(*key, &stored, JobState::Activated);
+        }
+    }
+
+    fn apply_incident(&mut self, record: &Record, value: &IncidentRecord) {
+        match record.intent {
+            Intent::Created => {
+                self.incidents.insert(record.key, value.clone());
+                if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {
+                    element.incident_key = record.key;
+                }
+            }
+            Intent::Resolved => {
+                self.incidents.remove(&record.key);
+                if let Some(element) = self.element_instances.get_mut(&value.element_instance_key)
+                    && element.incident_key == record.key
+                {
+                    element.incident_key = -1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An element entered through its incoming flows uses up their tokens: one for a plain element,
+/// one per waiting incoming flow for a joining gateway.
+fn consume_tokens(scope: &mut ElementInstance, element: &baton_model::Element) {
+    if element.incoming.is_empty() {
+        return;
+    }
+    if element.is_join() {
+        for &flow in &element.incoming {
+            if let Some(count) = scope.join_tokens.get_mut(&(element.idx, flow)) {
+                *count -= 1;
+                if *count == 0 {
+                    scope.join_tokens.remove(&(element.idx, flow));
+                }
+                scope.active_flows = scope.active_flows.saturating_sub(1);
+            }
+        }
+    } else {
+        scope.active_flows = scope.active_flows.saturating_sub(1);
+    }
+}
