@@ -18,6 +18,9 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
 }
 
 pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
+    if !value.processes.is_empty() {
+        return distribute(ctx, command, value);
+    }
     if value.resources.is_empty() {
         return ctx.reject(
             command,
@@ -97,5 +100,39 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
     let key = ctx.next_key();
     let deployment = DeploymentRecord { resources: value.resources.clone(), processes };
     let index = ctx.event(command, key, Intent::Created, RecordValue::Deployment(deployment));
+    ctx.respond(command, index);
+}
+
+/// A deployment accepted by the deployment partition, replayed here with the same keys and
+/// versions so that every partition knows every definition by the same key.
+fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
+    for process in value.processes.iter().filter(|p| p.is_new) {
+        if ctx.state.processes.contains_key(&process.process_definition_key) {
+            continue;
+        }
+        let Some(resource) = value.resources.iter().find(|r| r.name == process.resource_name) else {
+            return ctx.reject(
+                command,
+                RejectionType::InvalidArgument,
+                format!(
+                    "Expected the distributed deployment to contain resource '{}', but it does not",
+                    process.resource_name
+                ),
+            );
+        };
+        if let Err(error) = baton_model::parse(&resource.content) {
+            return ctx.reject(command, RejectionType::InvalidArgument, format!("'{}': {error}", resource.name));
+        }
+        let record = ProcessRecord {
+            bpmn_process_id: process.bpmn_process_id.clone(),
+            version: process.version,
+            process_definition_key: process.process_definition_key,
+            resource_name: resource.name.clone(),
+            resource: resource.content.clone(),
+            checksum: checksum(&resource.content),
+        };
+        ctx.event(command, process.process_definition_key, Intent::Created, RecordValue::Process(record));
+    }
+    let index = ctx.event(command, command.key, Intent::Created, RecordValue::Deployment(value.clone()));
     ctx.respond(command, index);
 }
