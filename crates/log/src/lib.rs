@@ -1,0 +1,395 @@
+//! `baton-log` is the durable storage under one partition: an append-only, segmented log of
+//! opaque records `(position, payload)` plus atomic snapshot files ([`snapshot`]). The
+//! partition thread appends the records of a whole batch of commands, calls [`Log::sync`]
+//! once (group commit) and only then replies; on restart it loads the newest snapshot and
+//! replays [`Log::read_from`] the snapshot's position.
+//!
+//! It must never interpret payloads (it knows nothing of the engine's record types), never
+//! reorder, rewrite or drop a record that was synced, and never silently skip damaged data:
+//! the only thing recovery may remove is the torn, never-acknowledged tail of the last segment;
+//! anything else is reported as [`Error::Corrupt`] and the log refuses to open. It uses plain
+//! blocking `std::fs` and no async runtime, because it is driven from the partition thread.
+//!
+//! Crash safety assumes [`Options::fsync`] is on. A segment is synced before the next one is
+//! created, so a damaged frame can be explained by a crash only at the end of the last segment.
+
+mod error;
+mod format;
+mod reader;
+mod recovery;
+pub mod snapshot;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use error::{Error, Result};
+pub use format::MAX_PAYLOAD_BYTES;
+pub use reader::Reader;
+pub use recovery::{Recovery, Truncation};
+
+use error::io_err;
+use format::{
+    FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, encode_frame, segment_file_name, segment_header,
+};
+use reader::SegmentView;
+
+/// Tuning knobs for [`Log::open`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// A new segment is started when appending a record would push the current one past this
+    /// size. A segment always holds at least one record, so a single record larger than this
+    /// gets a segment of its own.
+    pub segment_bytes_max: u64,
+    /// When false, [`Log::sync`] only hands data to the OS without `fdatasync`. That survives
+    /// a process crash but NOT a power loss or kernel crash, and recovery may then find damage
+    /// it must refuse. Only for benchmarks and tests.
+    pub fsync: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            segment_bytes_max: 64 << 20,
+            fsync: true,
+        }
+    }
+}
+
+/// Pending bytes are handed to the OS once they reach this size, bounding memory when a caller
+/// appends a lot between syncs.
+const WRITE_CHUNK: usize = 1 << 20;
+
+const LOCK_FILE: &str = "LOCK";
+
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentState {
+    /// First position in the segment; also its file name.
+    pub base: u64,
+    pub path: PathBuf,
+    /// Length including frames still buffered in memory.
+    pub len: u64,
+    pub last: Option<u64>,
+    pub durable_len: u64,
+    pub durable_last: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Active {
+    file: File,
+    pending: Vec<u8>,
+}
+
+/// An open log. See the crate documentation.
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    options: Options,
+    /// Ordered by position; the last one, if any, is the segment being appended to.
+    segments: Vec<SegmentState>,
+    active: Option<Active>,
+    last_appended: Option<u64>,
+    /// A segment was created since the directory was last synced.
+    dir_dirty: bool,
+    poisoned: bool,
+    /// Held for the lifetime of the Log; the OS releases the lock when it is dropped.
+    _lock: File,
+}
+
+impl Log {
+    /// Opens (creating if needed) the log in `dir`, validating every frame of every segment.
+    ///
+    /// A torn tail on the last segment is cut off and described in the returned
+    /// [`Recovery`]; any other damage fails with [`Error::Corrupt`].
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<(Log, Recovery)> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(io_err("create log directory", &dir))?;
+        let lock = lock_dir(&dir)?;
+        let (segments, recovery) = recovery::recover(&dir)?;
+
+        let active = match segments.last() {
+            Some(segment) => Some(Active {
+                file: OpenOptions::new()
+                    .append(true)
+                    .open(&segment.path)
+                    .map_err(io_err("open log segment for appending", &segment.path))?,
+                pending: Vec::new(),
+            }),
+            None => None,
+        };
+        let log = Log {
+            dir,
+            options,
+            last_appended: recovery.last_position,
+            segments,
+            active,
+            dir_dirty: false,
+            poisoned: false,
+            _lock: lock,
+        };
+        Ok((log, recovery))
+    }
+
+    /// Appends records in order. They are buffered and become durable at the next
+    /// [`Log::sync`].
+    ///
+    /// The whole batch is validated first: if any position does not strictly increase or any
+    /// payload is too large, nothing is appended and the log stays usable.
+    pub fn append<B: AsRef<[u8]>>(&mut self, records: &[(u64, B)]) -> Result<()> {
+        self.check_poisoned()?;
+        let mut previous = self.last_appended;
+        for (position, payload) in records {
+            let len = payload.as_ref().len();
+            if len > MAX_PAYLOAD_BYTES {
+                return Err(Error::RecordTooLarge {
+                    position: *position,
+                    len,
+                    max: MAX_PAYLOAD_BYTES,
+                });
+            }
+            if let Some(previous) = previous
+                && *position <= previous
+            {
+                return Err(Error::NonIncreasingPosition {
+                    previous,
+                    position: *position,
+                });
+            }
+            previous = Some(*position);
+        }
+        let result = records
+            .iter()
+            .try_for_each(|(position, payload)| self.write_record(*position, payload.as_ref()));
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    /// Appends a single record; see [`Log::append`].
+    pub fn append_one(&mut self, position: u64, payload: &[u8]) -> Result<()> {
+        self.append(&[(position, payload)])
+    }
+
+    /// Makes everything appended so far durable (`fdatasync`, plus a directory fsync when a
+    /// segment was created). Reply to clients only after this returns `Ok`.
+    ///
+    /// After a failure the log is poisoned: every later call fails with [`Error::Poisoned`]
+    /// and it must be reopened, which recovers whatever actually reached the disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        let result = self.sync_inner();
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    /// Iterates durable records with position ≥ `position`, across segments. Records appended
+    /// but not yet synced are not included.
+    pub fn read_from(&self, position: u64) -> Reader {
+        let start = self
+            .segments
+            .partition_point(|segment| segment.base <= position)
+            .saturating_sub(1);
+        let views = self.segments[start..]
+            .iter()
+            .filter(|segment| segment.durable_len > SEGMENT_HEADER_LEN as u64)
+            .map(|segment| SegmentView {
+                path: segment.path.clone(),
+                end: segment.durable_len,
+            })
+            .collect();
+        Reader::new(position, views)
+    }
+
+    /// Deletes whole segments whose records are all below `position`, oldest first, never the
+    /// segment being appended to. Returns how many segments were deleted.
+    pub fn delete_below(&mut self, position: u64) -> Result<usize> {
+        let candidates = self.segments.len().saturating_sub(1);
+        let deletable = self.segments[..candidates]
+            .iter()
+            .take_while(|segment| segment.last.is_some_and(|last| last < position))
+            .count();
+        let mut deleted = 0;
+        // Oldest first, so an interruption leaves a log without holes.
+        while deleted < deletable {
+            let path = &self.segments[0].path;
+            fs::remove_file(path).map_err(io_err("delete log segment", path))?;
+            self.segments.remove(0);
+            deleted += 1;
+        }
+        if deleted > 0 && self.options.fsync {
+            sync_dir(&self.dir)?;
+        }
+        Ok(deleted)
+    }
+
+    /// Position of the first record still in the log.
+    pub fn first_position(&self) -> Option<u64> {
+        self.segments.first().map(|segment| segment.base)
+    }
+
+    /// Position of the last record appended, synced or not.
+    pub fn last_position(&self) -> Option<u64> {
+        self.last_appended
+    }
+
+    /// Position of the last record made durable by [`Log::sync`].
+    pub fn durable_position(&self) -> Option<u64> {
+        self.segments
+            .iter()
+            .rev()
+            .find_map(|segment| segment.durable_last)
+    }
+
+    /// Number of segment files.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        if self.poisoned {
+            Err(Error::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn write_record(&mut self, position: u64, payload: &[u8]) -> Result<()> {
+        let frame_len = (FRAME_HEADER_LEN + payload.len()) as u64;
+        let roll = match self.segments.last() {
+            None => true,
+            Some(segment) => {
+                segment.last.is_some()
+                    && segment.len.saturating_add(frame_len) > self.options.segment_bytes_max
+            }
+        };
+        if roll {
+            self.roll(position)?;
+        }
+        let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.last_mut()) else {
+            return Err(Error::Poisoned);
+        };
+        encode_frame(&mut active.pending, position, payload);
+        segment.len += frame_len;
+        segment.last = Some(position);
+        self.last_appended = Some(position);
+        if active.pending.len() >= WRITE_CHUNK {
+            flush_pending(active, &segment.path)?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new segment whose first record will be `first_position`.
+    fn roll(&mut self, first_position: u64) -> Result<()> {
+        if let (Some(mut active), Some(segment)) = (self.active.take(), self.segments.last_mut()) {
+            flush_pending(&mut active, &segment.path)?;
+            // The old segment must be durable before the new file can exist: recovery treats
+            // damage in any segment but the last as corruption, so a crash must never leave an
+            // unsynced tail behind a later segment.
+            if self.options.fsync {
+                active
+                    .file
+                    .sync_data()
+                    .map_err(io_err("sync log segment", &segment.path))?;
+            }
+            segment.durable_len = segment.len;
+            segment.durable_last = segment.last;
+        }
+        let path = self.dir.join(segment_file_name(first_position));
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_err("create log segment", &path))?;
+        let mut pending = Vec::with_capacity(64 << 10);
+        pending.extend_from_slice(&segment_header());
+        self.active = Some(Active { file, pending });
+        self.segments.push(SegmentState {
+            base: first_position,
+            path,
+            len: SEGMENT_HEADER_LEN as u64,
+            last: None,
+            durable_len: 0,
+            durable_last: None,
+        });
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    fn sync_inner(&mut self) -> Result<()> {
+        let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.last_mut()) else {
+            return Ok(());
+        };
+        flush_pending(active, &segment.path)?;
+        if self.options.fsync {
+            active
+                .file
+                .sync_data()
+                .map_err(io_err("sync log segment", &segment.path))?;
+            if self.dir_dirty {
+                sync_dir(&self.dir)?;
+            }
+        }
+        self.dir_dirty = false;
+        segment.durable_len = segment.len;
+        segment.durable_last = segment.last;
+        Ok(())
+    }
+}
+
+fn flush_pending(active: &mut Active, path: &Path) -> Result<()> {
+    if active.pending.is_empty() {
+        return Ok(());
+    }
+    active
+        .file
+        .write_all(&active.pending)
+        .map_err(io_err("write log segment", path))?;
+    active.pending.clear();
+    Ok(())
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("open lock file", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
+        Err(fs::TryLockError::Error(source)) => Err(Error::Io {
+            action: "lock",
+            path,
+            source,
+        }),
+    }
+}
+
+/// Makes creations, renames and deletions in `dir` durable; file data syncs do not cover the
+/// directory entry.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|handle| handle.sync_all())
+            .map_err(io_err("sync directory", dir))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
