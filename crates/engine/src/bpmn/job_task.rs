@@ -38,8 +38,8 @@ impl ElementBehavior for JobTask {
                 ))
             })?,
             Text::Expression(expression) => {
-                variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now).map_err(Failure::extract_value)?
-                    as i32
+                variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now)
+                    .map_err(Failure::extract_value)? as i32
             }
         };
         let custom_headers: Document = definition
@@ -74,7 +74,11 @@ impl ElementBehavior for JobTask {
     }
 
     fn on_terminate(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-        let job_key = ctx.state.element_instances.get(&inst.key).map_or(-1, |e| e.job_key);
+        let job_key = ctx
+            .state
+            .element_instances
+            .get(&inst.key)
+            .map_or(-1, |e| e.job_key);
         if let Some(job) = ctx.state.jobs.get(&job_key) {
             let record = job.record.clone();
             ctx.event(src, job_key, Intent::Canceled, RecordValue::Job(record));

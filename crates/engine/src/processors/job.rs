@@ -27,7 +27,10 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record, value: &JobRecord, intent
         return ctx.reject(
             command,
             RejectionType::NotFound,
-            format!("Expected to {verb} job with key '{}', but no such job was found", command.key),
+            format!(
+                "Expected to {verb} job with key '{}', but no such job was found",
+                command.key
+            ),
         );
     };
     match intent {
@@ -52,7 +55,10 @@ fn reject_state(ctx: &mut Ctx, command: &Record, verb: &str, job: &Job) {
     ctx.reject(
         command,
         RejectionType::InvalidState,
-        format!("Expected to {verb} job with key '{}', but it is in state '{state}'", command.key),
+        format!(
+            "Expected to {verb} job with key '{}', but it is in state '{state}'",
+            command.key
+        ),
     );
 }
 
@@ -62,7 +68,12 @@ fn complete(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     }
     let mut record = job.record;
     record.variables = value.variables.clone();
-    let index = ctx.event(command, command.key, Intent::Completed, RecordValue::Job(record.clone()));
+    let index = ctx.event(
+        command,
+        command.key,
+        Intent::Completed,
+        RecordValue::Job(record.clone()),
+    );
     ctx.respond(command, index);
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
@@ -86,7 +97,12 @@ fn fail(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     };
     record.variables = value.variables.clone();
     record.deadline_ms = -1;
-    let index = ctx.event(command, command.key, Intent::Failed, RecordValue::Job(record.clone()));
+    let index = ctx.event(
+        command,
+        command.key,
+        Intent::Failed,
+        RecordValue::Job(record.clone()),
+    );
     ctx.respond(command, index);
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
@@ -100,10 +116,15 @@ fn fail(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
         } else {
             record.error_message.clone()
         };
-        let failure = Failure { error_type: ErrorType::JobNoRetries, message };
+        let failure = Failure {
+            error_type: ErrorType::JobNoRetries,
+            message,
+        };
         behavior::raise_incident(ctx, command, &inst, failure, command.key);
     } else if record.retry_backoff_ms <= 0 {
-        ctx.side_effect(SideEffect::JobsAvailable { job_type: record.job_type });
+        ctx.side_effect(SideEffect::JobsAvailable {
+            job_type: record.job_type,
+        });
     }
 }
 
@@ -119,7 +140,12 @@ fn time_out(ctx: &mut Ctx, command: &Record, job: Job) {
     record.deadline_ms = -1;
     record.worker.clear();
     let job_type = record.job_type.clone();
-    ctx.event(command, command.key, Intent::TimedOut, RecordValue::Job(record));
+    ctx.event(
+        command,
+        command.key,
+        Intent::TimedOut,
+        RecordValue::Job(record),
+    );
     ctx.side_effect(SideEffect::JobsAvailable { job_type });
 }
 
@@ -134,7 +160,12 @@ fn recur(ctx: &mut Ctx, command: &Record, job: Job) {
     let mut record = job.record;
     record.recurring_time_ms = -1;
     let job_type = record.job_type.clone();
-    ctx.event(command, command.key, Intent::RecurredAfterBackoff, RecordValue::Job(record));
+    ctx.event(
+        command,
+        command.key,
+        Intent::RecurredAfterBackoff,
+        RecordValue::Job(record),
+    );
     ctx.side_effect(SideEffect::JobsAvailable { job_type });
 }
 
@@ -151,7 +182,12 @@ fn update_retries(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) 
     }
     let mut record = job.record;
     record.retries = value.retries;
-    let index = ctx.event(command, command.key, Intent::RetriesUpdated, RecordValue::Job(record));
+    let index = ctx.event(
+        command,
+        command.key,
+        Intent::RetriesUpdated,
+        RecordValue::Job(record),
+    );
     ctx.respond(command, index);
 }
 
@@ -163,13 +199,21 @@ fn update_timeout(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) 
         return ctx.reject(
             command,
             RejectionType::InvalidArgument,
-            format!("Expected a non-negative timeout for job with key '{}', but it was {}", command.key, value.timeout_ms),
+            format!(
+                "Expected a non-negative timeout for job with key '{}', but it was {}",
+                command.key, value.timeout_ms
+            ),
         );
     }
     let mut record = job.record;
     record.timeout_ms = value.timeout_ms;
     record.deadline_ms = ctx.now.saturating_add(value.timeout_ms);
-    let index = ctx.event(command, command.key, Intent::TimeoutUpdated, RecordValue::Job(record));
+    let index = ctx.event(
+        command,
+        command.key,
+        Intent::TimeoutUpdated,
+        RecordValue::Job(record),
+    );
     ctx.respond(command, index);
 }
 
@@ -182,7 +226,12 @@ fn throw_error(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     record.error_message = value.error_message.clone();
     record.variables = value.variables.clone();
     record.deadline_ms = -1;
-    let index = ctx.event(command, command.key, Intent::ErrorThrown, RecordValue::Job(record.clone()));
+    let index = ctx.event(
+        command,
+        command.key,
+        Intent::ErrorThrown,
+        RecordValue::Job(record.clone()),
+    );
     ctx.respond(command, index);
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
@@ -194,6 +243,9 @@ fn throw_error(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
          No error events are available in the scope.",
         record.error_code, record.error_message
     );
-    let failure = Failure { error_type: ErrorType::UnhandledErrorEvent, message };
+    let failure = Failure {
+        error_type: ErrorType::UnhandledErrorEvent,
+        message,
+    };
     behavior::raise_incident(ctx, command, &inst, failure, command.key);
 }
