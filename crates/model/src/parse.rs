@@ -1,17 +1,40 @@
-//! BPMN XML → [`Definitions`]. (Placeholder: being written.)
+//! BPMN XML (Camunda Modeler / Zeebe dialect) → [`Definitions`].
+//!
+//! The reader works in two passes per process: first it walks the XML, creating elements in
+//! depth-first document order and remembering raw sequence flows, then it resolves the flows
+//! and validates the graph. Problems never stop the walk, so one deploy reports all of them.
 
-use crate::graph::Definitions;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use baton_feel::Expression;
+use roxmltree::{Document, Node};
+
+use crate::graph::{
+    Definitions, Element, ElementIdx, ElementKind, FlowIdx, JobDefinition, Mapping, Process,
+    Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
+};
+
+const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+const ZEEBE_NS: &str = "http://camunda.org/schema/zeebe/1.0";
 
 /// Bounds on what the reader accepts, so a hostile document cannot exhaust memory.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub bytes_max: usize,
     pub depth_max: u32,
+    /// XML nodes (elements, text, comments…). The byte bound alone still lets a document of
+    /// tiny elements cost many times its size in memory.
+    pub nodes_max: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { bytes_max: 16 * 1024 * 1024, depth_max: 128 }
+        Limits {
+            bytes_max: 16 * 1024 * 1024,
+            depth_max: 128,
+            nodes_max: 1_000_000,
+        }
     }
 }
 
@@ -45,6 +68,1065 @@ pub fn parse(xml: &[u8]) -> Result<Definitions, Error> {
     parse_with(xml, Limits::default())
 }
 
-pub fn parse_with(_xml: &[u8], _limits: Limits) -> Result<Definitions, Error> {
-    Err(Error::Xml("not implemented".into()))
+pub fn parse_with(xml: &[u8], limits: Limits) -> Result<Definitions, Error> {
+    // Checked before parsing so an oversized upload costs nothing but this comparison.
+    if xml.len() > limits.bytes_max {
+        return Err(Error::Xml(format!(
+            "the document is {} bytes long, more than the limit of {} bytes",
+            xml.len(),
+            limits.bytes_max
+        )));
+    }
+    let text = std::str::from_utf8(xml).map_err(|e| {
+        Error::Xml(format!(
+            "the document is not valid UTF-8 ({e}); only UTF-8 is accepted"
+        ))
+    })?;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: limits.nodes_max,
+        ..Default::default()
+    };
+    let doc = Document::parse_with_options(text, options).map_err(|e| xml_error(e, limits))?;
+    check_depth(&doc, limits.depth_max)?;
+
+    let root = doc.root_element();
+    if !is_bpmn(root, "definitions") {
+        return Err(Error::Invalid(vec![Problem {
+            element_id: None,
+            message: format!(
+                "the root element must be 'definitions' in the namespace {BPMN_NS}, but it is '{}'{}",
+                root.tag_name().name(),
+                root.tag_name()
+                    .namespace()
+                    .map(|ns| format!(" in the namespace {ns}"))
+                    .unwrap_or_default()
+            ),
+        }]));
+    }
+
+    let mut reader = Reader::new(root);
+    let mut processes = Vec::new();
+    for child in root.children().filter(|n| is_bpmn(*n, "process")) {
+        if let Some(process) = reader.process(child) {
+            processes.push(Arc::new(process));
+        }
+    }
+    if !root.children().any(|n| is_bpmn(n, "process")) {
+        reader
+            .problems
+            .push(general("the document contains no process (bpmn:process)"));
+    }
+    if !reader.problems.is_empty() {
+        return Err(Error::Invalid(reader.problems));
+    }
+    Ok(Definitions {
+        id: root.attribute("id").map(str::to_string),
+        processes,
+    })
+}
+
+fn xml_error(e: roxmltree::Error, limits: Limits) -> Error {
+    Error::Xml(match e {
+        // DTDs are how XXE and entity-expansion bombs get in; BPMN never needs one.
+        roxmltree::Error::DtdDetected => {
+            "the document contains a DTD (<!DOCTYPE ...>), which is not accepted".to_string()
+        }
+        roxmltree::Error::NodesLimitReached => {
+            format!(
+                "the document has more than {} XML nodes, the limit",
+                limits.nodes_max
+            )
+        }
+        other => other.to_string(),
+    })
+}
+
+/// Iterative, so a hostile nesting depth cannot overflow the stack here; the recursive model
+/// walk below only runs once this has passed.
+fn check_depth(doc: &Document, depth_max: u32) -> Result<(), Error> {
+    // Pre-order: a parent's depth is always known before its children are visited.
+    let mut depths = vec![0u32; doc.descendants().count()];
+    for node in doc.descendants() {
+        let depth = node
+            .parent()
+            .and_then(|p| depths.get(p.id().get_usize()))
+            .map_or(0, |d| d + 1);
+        if depth > depth_max {
+            return Err(Error::Xml(format!(
+                "elements are nested more than {depth_max} levels deep, the limit"
+            )));
+        }
+        if let Some(slot) = depths.get_mut(node.id().get_usize()) {
+            *slot = depth;
+        }
+    }
+    Ok(())
+}
+
+fn is_bpmn(node: Node, name: &str) -> bool {
+    node.is_element()
+        && node.tag_name().namespace() == Some(BPMN_NS)
+        && node.tag_name().name() == name
+}
+
+fn bpmn_child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    node.children().find(|c| is_bpmn(*c, name))
+}
+
+fn at(id: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        element_id: Some(id.to_string()),
+        message: message.into(),
+    }
+}
+
+fn general(message: impl Into<String>) -> Problem {
+    Problem {
+        element_id: None,
+        message: message.into(),
+    }
+}
+
+/// A non-empty attribute value, trimmed.
+fn attr<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.attribute(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// All text below `node` (text and CDATA may be split by comments).
+fn text_content(node: Node) -> String {
+    node.descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect()
+}
+
+/// Children of a container that carry no execution semantics.
+const IGNORED: &[&str] = &[
+    "documentation",
+    "extensionElements",
+    "laneSet",
+    "textAnnotation",
+    "association",
+    "group",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "ioSpecification",
+    "property",
+    "auditing",
+    "monitoring",
+    "category",
+    "resourceRole",
+    "performer",
+    "humanPerformer",
+    "potentialOwner",
+    "correlationSubscription",
+    "incoming",
+    "outgoing",
+    // Subprocesses are containers, and these also sit directly inside an activity.
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "rendering",
+];
+
+fn event_definitions<'a>(node: Node<'a, '_>) -> Vec<&'a str> {
+    node.children()
+        .filter(|c| c.is_element() && c.tag_name().namespace() == Some(BPMN_NS))
+        .filter_map(|c| match c.tag_name().name() {
+            "eventDefinitionRef" => Some("referenced"),
+            "compensateEventDefinition" => Some("compensation"),
+            name => name.strip_suffix("EventDefinition"),
+        })
+        .collect()
+}
+
+fn with_event_definitions(defs: &[&str]) -> String {
+    match defs {
+        [] => String::new(),
+        [one] => {
+            let article = if one.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!(" with {article} {one} event definition")
+        }
+        many => format!(" with {} event definitions", many.join(" and ")),
+    }
+}
+
+fn unsupported(name: &str, detail: &str) -> String {
+    format!("the element '{name}'{detail} is not supported")
+}
+
+/// What an XML flow element becomes: a graph element, or the reason it cannot run.
+fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
+    let defs = event_definitions(node);
+    let kind = match name {
+        "startEvent" if defs.is_empty() => ElementKind::StartEvent,
+        "endEvent" if defs.is_empty() => ElementKind::EndEvent,
+        "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
+        "intermediateThrowEvent" if defs.is_empty() => ElementKind::IntermediateThrowEvent,
+        "startEvent"
+        | "endEvent"
+        | "intermediateThrowEvent"
+        | "intermediateCatchEvent"
+        | "boundaryEvent" => {
+            return Err(unsupported(name, &with_event_definitions(&defs)));
+        }
+        "subProcess" if node.attribute("triggeredByEvent").map(str::trim) == Some("true") => {
+            return Err(unsupported(
+                name,
+                " with triggeredByEvent=\"true\" (an event subprocess)",
+            ));
+        }
+        "subProcess" => ElementKind::SubProcess,
+        "serviceTask" => ElementKind::ServiceTask,
+        "sendTask" => ElementKind::SendTask,
+        "userTask" => ElementKind::UserTask,
+        "scriptTask" => ElementKind::ScriptTask,
+        "businessRuleTask" => ElementKind::BusinessRuleTask,
+        "manualTask" => ElementKind::ManualTask,
+        "task" => ElementKind::Task,
+        "exclusiveGateway" => ElementKind::ExclusiveGateway,
+        "parallelGateway" => ElementKind::ParallelGateway,
+        "inclusiveGateway" => ElementKind::InclusiveGateway,
+        _ => return Err(unsupported(name, "")),
+    };
+    if is_activity(kind) {
+        for looping in [
+            "multiInstanceLoopCharacteristics",
+            "standardLoopCharacteristics",
+        ] {
+            if bpmn_child(node, looping).is_some() {
+                return Err(unsupported(
+                    name,
+                    &format!(" with loop characteristics ({looping})"),
+                ));
+            }
+        }
+        if node.attribute("isForCompensation").map(str::trim) == Some("true") {
+            return Err(unsupported(
+                name,
+                " with isForCompensation=\"true\" (a compensation handler)",
+            ));
+        }
+    }
+    Ok(kind)
+}
+
+fn is_activity(kind: ElementKind) -> bool {
+    matches!(
+        kind,
+        ElementKind::SubProcess
+            | ElementKind::ServiceTask
+            | ElementKind::SendTask
+            | ElementKind::UserTask
+            | ElementKind::ScriptTask
+            | ElementKind::BusinessRuleTask
+            | ElementKind::ManualTask
+            | ElementKind::Task
+    )
+}
+
+fn is_gateway(kind: ElementKind) -> bool {
+    matches!(
+        kind,
+        ElementKind::ExclusiveGateway
+            | ElementKind::ParallelGateway
+            | ElementKind::InclusiveGateway
+    )
+}
+
+fn xml_name(kind: ElementKind) -> &'static str {
+    match kind {
+        ElementKind::Process => "process",
+        ElementKind::SubProcess => "subProcess",
+        ElementKind::StartEvent => "startEvent",
+        ElementKind::EndEvent | ElementKind::TerminateEndEvent => "endEvent",
+        ElementKind::IntermediateThrowEvent => "intermediateThrowEvent",
+        ElementKind::ServiceTask => "serviceTask",
+        ElementKind::SendTask => "sendTask",
+        ElementKind::UserTask => "userTask",
+        ElementKind::ScriptTask => "scriptTask",
+        ElementKind::BusinessRuleTask => "businessRuleTask",
+        ElementKind::ManualTask => "manualTask",
+        ElementKind::Task => "task",
+        ElementKind::ExclusiveGateway => "exclusiveGateway",
+        ElementKind::ParallelGateway => "parallelGateway",
+        ElementKind::InclusiveGateway => "inclusiveGateway",
+    }
+}
+
+/// The `zeebe:*` children of an element's `extensionElements` (the first of each kind).
+#[derive(Default)]
+struct Extensions<'a, 'i> {
+    task_definition: Option<Node<'a, 'i>>,
+    task_headers: Option<Node<'a, 'i>>,
+    io_mapping: Option<Node<'a, 'i>>,
+    properties: Option<Node<'a, 'i>>,
+    script: Option<Node<'a, 'i>>,
+    assignment: Option<Node<'a, 'i>>,
+    form: Option<Node<'a, 'i>>,
+    schedule: Option<Node<'a, 'i>>,
+    user_task: Option<Node<'a, 'i>>,
+    called_decision: Option<Node<'a, 'i>>,
+}
+
+impl<'a, 'i> Extensions<'a, 'i> {
+    fn of(node: Node<'a, 'i>) -> Self {
+        let mut ext = Extensions::default();
+        let Some(holder) = bpmn_child(node, "extensionElements") else {
+            return ext;
+        };
+        for child in holder
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS))
+        {
+            let slot = match child.tag_name().name() {
+                "taskDefinition" => &mut ext.task_definition,
+                "taskHeaders" => &mut ext.task_headers,
+                "ioMapping" => &mut ext.io_mapping,
+                "properties" => &mut ext.properties,
+                "script" => &mut ext.script,
+                "assignmentDefinition" => &mut ext.assignment,
+                "formDefinition" => &mut ext.form,
+                "taskSchedule" => &mut ext.schedule,
+                "userTask" => &mut ext.user_task,
+                "calledDecision" => &mut ext.called_decision,
+                // Other Zeebe extensions either belong to elements reported as unsupported
+                // (calledElement, subscription, loopCharacteristics) or carry nothing to run.
+                _ => continue,
+            };
+            slot.get_or_insert(child);
+        }
+        ext
+    }
+}
+
+/// A sequence flow as written, before its references are resolved.
+struct RawFlow<'a> {
+    id: Arc<str>,
+    scope: ElementIdx,
+    source: Option<&'a str>,
+    target: Option<&'a str>,
+    condition: Option<Expression>,
+    /// A condition was written, even if it was invalid (and so is not in `condition`).
+    conditioned: bool,
+}
+
+struct Reader<'a> {
+    problems: Vec<Problem>,
+    /// Every id in the BPMN namespace, to tell a dangling reference from one that points to
+    /// something that is not a flow element of the right scope.
+    all_ids: HashSet<&'a str>,
+    /// Elements already reported as unsupported: references to them are not reported again.
+    unsupported: HashSet<&'a str>,
+}
+
+struct ProcessBuilder<'a> {
+    elements: Vec<Element>,
+    by_id: HashMap<Arc<str>, ElementIdx>,
+    flows: Vec<RawFlow<'a>>,
+    defaults: Vec<(ElementIdx, &'a str)>,
+    /// Flows left out of the graph because of a problem already reported.
+    dropped: HashSet<Arc<str>>,
+    /// Per element, outgoing flows left out of the graph: a gateway still branches over them,
+    /// so they count when deciding whether its flows need conditions.
+    dropped_outgoing: HashMap<ElementIdx, usize>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(root: Node<'a, '_>) -> Self {
+        let mut problems = Vec::new();
+        let mut all_ids = HashSet::new();
+        let mut reported = HashSet::new();
+        for node in root
+            .descendants()
+            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(BPMN_NS))
+        {
+            let Some(id) = attr(node, "id") else {
+                continue;
+            };
+            if !all_ids.insert(id) && reported.insert(id) {
+                problems.push(at(
+                    id,
+                    "the id is used by more than one element; ids must be unique",
+                ));
+            }
+        }
+        Reader {
+            problems,
+            all_ids,
+            unsupported: HashSet::new(),
+        }
+    }
+
+    fn process(&mut self, node: Node<'a, '_>) -> Option<Process> {
+        let Some(id) = attr(node, "id") else {
+            self.problems.push(general("a process has no id"));
+            return None;
+        };
+        let id: Arc<str> = Arc::from(id);
+        let name = node.attribute("name").map(str::to_string);
+        let mut b = ProcessBuilder {
+            elements: Vec::new(),
+            by_id: HashMap::new(),
+            flows: Vec::new(),
+            defaults: Vec::new(),
+            dropped: HashSet::new(),
+            dropped_outgoing: HashMap::new(),
+        };
+        let mut root = new_element(0, id.clone(), name.clone(), ElementKind::Process, None);
+        root.properties = self.properties(Extensions::of(node).properties);
+        b.elements.push(root);
+        b.by_id.insert(id.clone(), Process::ROOT);
+        self.container(&mut b, node, Process::ROOT);
+
+        let flows = self.resolve_flows(&mut b);
+        self.resolve_defaults(&mut b, &flows);
+        set_none_starts(&mut b.elements);
+        self.validate(&b, &flows);
+        let flows = flows.into_iter().map(|(flow, _)| flow).collect();
+        Some(Process {
+            id,
+            name,
+            elements: b.elements,
+            flows,
+            by_id: b.by_id,
+        })
+    }
+
+    fn container(&mut self, b: &mut ProcessBuilder<'a>, node: Node<'a, '_>, scope: ElementIdx) {
+        for child in node
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().namespace() == Some(BPMN_NS))
+        {
+            match child.tag_name().name() {
+                "sequenceFlow" => self.sequence_flow(b, child, scope),
+                name if IGNORED.contains(&name) => {}
+                name => self.flow_element(b, child, name, scope),
+            }
+        }
+    }
+
+    fn flow_element(
+        &mut self,
+        b: &mut ProcessBuilder<'a>,
+        node: Node<'a, '_>,
+        name: &str,
+        scope: ElementIdx,
+    ) {
+        let Some(id) = attr(node, "id") else {
+            self.problems
+                .push(general(format!("a '{name}' element has no id")));
+            return;
+        };
+        let kind = match classify(node, name) {
+            Ok(kind) => kind,
+            Err(message) => {
+                self.unsupported.insert(id);
+                self.problems.push(at(id, message));
+                return;
+            }
+        };
+        if b.by_id.contains_key(id) {
+            // Already reported as a duplicate id.
+            return;
+        }
+        let Ok(idx) = ElementIdx::try_from(b.elements.len()) else {
+            return;
+        };
+        let id: Arc<str> = Arc::from(id);
+        let mut element = new_element(
+            idx,
+            id.clone(),
+            node.attribute("name").map(str::to_string),
+            kind,
+            Some(scope),
+        );
+        self.extensions(&mut element, node);
+        if let Some(default) = attr(node, "default")
+            && (is_activity(kind)
+                || matches!(
+                    kind,
+                    ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway
+                ))
+        {
+            b.defaults.push((idx, default));
+        }
+        b.elements.push(element);
+        b.by_id.insert(id, idx);
+        if let Some(parent) = b.elements.get_mut(scope as usize) {
+            parent.children.push(idx);
+        }
+        if kind == ElementKind::SubProcess {
+            self.container(b, node, idx);
+        }
+    }
+
+    fn sequence_flow(&mut self, b: &mut ProcessBuilder<'a>, node: Node<'a, '_>, scope: ElementIdx) {
+        let Some(id) = attr(node, "id") else {
+            self.problems.push(general("a sequence flow has no id"));
+            return;
+        };
+        let mut condition = None;
+        let mut conditioned = false;
+        if let Some(cond) = bpmn_child(node, "conditionExpression") {
+            conditioned = true;
+            let text = text_content(cond);
+            let text = text.trim();
+            if text.is_empty() {
+                self.problems
+                    .push(at(id, "the condition expression is empty"));
+            } else {
+                condition = self.feel(id, text, "the condition");
+            }
+        }
+        b.flows.push(RawFlow {
+            id: Arc::from(id),
+            scope,
+            source: attr(node, "sourceRef"),
+            target: attr(node, "targetRef"),
+            condition,
+            conditioned,
+        });
+    }
+
+    fn extensions(&mut self, element: &mut Element, node: Node<'a, '_>) {
+        let ext = Extensions::of(node);
+        let id = element.id.clone();
+        let name = xml_name(element.kind);
+        element.properties = self.properties(ext.properties);
+        if let Some(io) = ext.io_mapping {
+            self.io_mapping(element, io);
+        }
+        match element.kind {
+            ElementKind::ServiceTask | ElementKind::SendTask => {
+                element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
+            }
+            ElementKind::BusinessRuleTask => {
+                if ext.called_decision.is_some() {
+                    self.problems.push(at(
+                        &id,
+                        unsupported(name, " with zeebe:calledDecision (a DMN decision)")
+                            + "; use a job worker (zeebe:taskDefinition) instead",
+                    ));
+                } else {
+                    element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
+                }
+            }
+            ElementKind::ScriptTask => match (ext.script, ext.task_definition) {
+                (Some(_), Some(_)) => self.problems.push(at(
+                    &id,
+                    "a script task must have either zeebe:script or zeebe:taskDefinition, not both",
+                )),
+                (Some(script), None) => element.script = self.script(&id, script),
+                (None, Some(_)) => {
+                    element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
+                }
+                (None, None) => self.problems.push(at(
+                    &id,
+                    "a script task must have a FEEL script (zeebe:script) or a job type (zeebe:taskDefinition type)",
+                )),
+            },
+            ElementKind::UserTask => {
+                if ext.user_task.is_some() {
+                    self.problems.push(at(
+                        &id,
+                        unsupported(name, " with zeebe:userTask (a Camunda user task)")
+                            + "; only job worker user tasks are",
+                    ));
+                } else {
+                    element.job = Some(self.user_task_job(&id, &ext));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn properties(&mut self, node: Option<Node>) -> Vec<(String, String)> {
+        let Some(node) = node else { return Vec::new() };
+        zeebe_children(node, "property")
+            .map(|p| {
+                (
+                    p.attribute("name").unwrap_or_default().to_string(),
+                    p.attribute("value").unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn headers(&mut self, id: &str, node: Option<Node>) -> Vec<(String, String)> {
+        let Some(node) = node else { return Vec::new() };
+        let mut headers = Vec::new();
+        for header in zeebe_children(node, "header") {
+            match attr(header, "key") {
+                Some(key) => headers.push((
+                    key.to_string(),
+                    header.attribute("value").unwrap_or_default().to_string(),
+                )),
+                None => self
+                    .problems
+                    .push(at(id, "a task header (zeebe:header) has no key")),
+            }
+        }
+        headers
+    }
+
+    fn io_mapping(&mut self, element: &mut Element, node: Node) {
+        let id = element.id.clone();
+        let kind = element.kind;
+        if is_gateway(kind) {
+            self.problems.push(at(
+                &id,
+                format!(
+                    "input/output mappings are not allowed on a '{}'",
+                    xml_name(kind)
+                ),
+            ));
+            return;
+        }
+        for mapping in node
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS))
+        {
+            let direction = mapping.tag_name().name();
+            if direction != "input" && direction != "output" {
+                continue;
+            }
+            let Some(target) = attr(mapping, "target") else {
+                self.problems.push(at(
+                    &id,
+                    format!("a zeebe:{direction} mapping has no target"),
+                ));
+                continue;
+            };
+            if direction == "input" && kind == ElementKind::StartEvent {
+                self.problems
+                    .push(at(&id, "input mappings are not allowed on a start event"));
+                continue;
+            }
+            let source = match attr(mapping, "source") {
+                Some(source) => self.text(
+                    &id,
+                    source,
+                    &format!("the source of the {direction} mapping to '{target}'"),
+                ),
+                // The Modeler writes no source for "create the variable, empty": Zeebe makes it null.
+                None => Expression::parse("null").ok().map(Text::Expression),
+            };
+            let Some(source) = source else { continue };
+            let mapping = Mapping {
+                source,
+                target: target.to_string(),
+            };
+            if direction == "input" {
+                element.inputs.push(mapping);
+            } else {
+                element.outputs.push(mapping);
+            }
+        }
+    }
+
+    /// A value that must be FEEL (with Zeebe's leading `=`).
+    fn feel(&mut self, id: &str, source: &str, what: &str) -> Option<Expression> {
+        let Some(feel) = source.strip_prefix('=') else {
+            self.problems.push(at(
+                id,
+                format!("{what} '{source}' is not a FEEL expression; it must start with '='"),
+            ));
+            return None;
+        };
+        Expression::parse(feel)
+            .map_err(|e| {
+                let message = format!("invalid FEEL expression in {what}: {e}");
+                self.problems.push(at(id, message));
+            })
+            .ok()
+    }
+
+    /// Zeebe's rule: a leading `=` makes the value a FEEL expression.
+    fn text(&mut self, id: &str, value: &str, what: &str) -> Option<Text> {
+        match value.trim_start().strip_prefix('=') {
+            Some(feel) => match Expression::parse(feel) {
+                Ok(expression) => Some(Text::Expression(expression)),
+                Err(e) => {
+                    self.problems
+                        .push(at(id, format!("invalid FEEL expression in {what}: {e}")));
+                    None
+                }
+            },
+            None => Some(Text::Static(value.to_string())),
+        }
+    }
+
+    fn required_job(
+        &mut self,
+        id: &str,
+        name: &str,
+        definition: Option<Node>,
+        headers: Option<Node>,
+    ) -> Option<JobDefinition> {
+        let job_type = definition.and_then(|d| attr(d, "type"));
+        let Some(job_type) = job_type else {
+            self.problems.push(at(
+                id,
+                format!("a '{name}' must have a job type (zeebe:taskDefinition type)"),
+            ));
+            return None;
+        };
+        let job_type = self.text(id, job_type, "the job type");
+        let retries = match definition.and_then(|d| attr(d, "retries")) {
+            None => Some(Text::Static("3".to_string())),
+            Some(retries) if retries.starts_with('=') => self.text(id, retries, "the job retries"),
+            Some(retries) if retries.parse::<u32>().is_ok() => {
+                Some(Text::Static(retries.to_string()))
+            }
+            Some(retries) => {
+                self.problems.push(at(
+                    id,
+                    format!("the job retries '{retries}' must be a non-negative integer or a FEEL expression"),
+                ));
+                None
+            }
+        };
+        let headers = self.headers(id, headers);
+        Some(JobDefinition {
+            job_type: job_type?,
+            retries: retries?,
+            headers,
+        })
+    }
+
+    fn script(&mut self, id: &str, node: Node) -> Option<Script> {
+        let result_variable = attr(node, "resultVariable");
+        if result_variable.is_none() {
+            self.problems.push(at(
+                id,
+                "a script task must have a result variable (zeebe:script resultVariable)",
+            ));
+        }
+        let expression = match attr(node, "expression") {
+            None => {
+                self.problems.push(at(
+                    id,
+                    "a script task must have an expression (zeebe:script expression)",
+                ));
+                None
+            }
+            Some(source) => self.feel(id, source, "the script"),
+        };
+        Some(Script {
+            expression: expression?,
+            result_variable: result_variable?.to_string(),
+        })
+    }
+
+    /// Zeebe's job-based user task: a job of a fixed type whose headers carry the assignment,
+    /// form and schedule for the tasklist.
+    fn user_task_job(&mut self, id: &str, ext: &Extensions) -> JobDefinition {
+        let mut headers = self.headers(id, ext.task_headers);
+        let static_header = |problems: &mut Vec<Problem>,
+                             node: Option<Node>,
+                             attribute: &str,
+                             header: &str| {
+            let value = node.and_then(|n| attr(n, attribute))?;
+            if value.starts_with('=') {
+                // The engine passes headers through verbatim; it does not evaluate them.
+                problems.push(at(
+                    id,
+                    format!("{attribute} '{value}': expressions are not supported here yet; use a static value"),
+                ));
+                return None;
+            }
+            Some((header.to_string(), value.to_string()))
+        };
+        let problems = &mut self.problems;
+        if let Some(h) = static_header(
+            problems,
+            ext.assignment,
+            "assignee",
+            "io.camunda.zeebe:assignee",
+        ) {
+            headers.push(h);
+        }
+        for (attribute, header) in [
+            ("candidateGroups", "io.camunda.zeebe:candidateGroups"),
+            ("candidateUsers", "io.camunda.zeebe:candidateUsers"),
+        ] {
+            if let Some((key, value)) = static_header(problems, ext.assignment, attribute, header) {
+                let list: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                headers.push((key, serde_json::to_string(&list).unwrap_or_default()));
+            }
+        }
+        for (attribute, header) in [
+            ("dueDate", "io.camunda.zeebe:dueDate"),
+            ("followUpDate", "io.camunda.zeebe:followUpDate"),
+        ] {
+            if let Some(h) = static_header(problems, ext.schedule, attribute, header) {
+                headers.push(h);
+            }
+        }
+        if let Some(h) = static_header(problems, ext.form, "formKey", "io.camunda.zeebe:formKey") {
+            headers.push(h);
+        }
+        if ext.form.and_then(|f| attr(f, "formId")).is_some() {
+            problems.push(at(
+                id,
+                "linked forms (zeebe:formDefinition formId) are not supported; use an embedded form (formKey)",
+            ));
+        }
+        JobDefinition {
+            job_type: Text::Static(USER_TASK_JOB_TYPE.to_string()),
+            retries: Text::Static("1".to_string()),
+            headers,
+        }
+    }
+
+    /// Turns raw flows into graph flows (document order) and fills `incoming`/`outgoing`.
+    /// Each flow is returned with whether a condition was written for it.
+    fn resolve_flows(&mut self, b: &mut ProcessBuilder<'a>) -> Vec<(SequenceFlow, bool)> {
+        let mut flows = Vec::new();
+        for raw in std::mem::take(&mut b.flows) {
+            let source = self.resolve_ref(b, &raw, raw.source, "sourceRef");
+            let target = self.resolve_ref(b, &raw, raw.target, "targetRef");
+            let (Some(source), Some(target)) = (source, target) else {
+                if let Some(source) = source {
+                    *b.dropped_outgoing.entry(source).or_default() += 1;
+                }
+                b.dropped.insert(raw.id);
+                continue;
+            };
+            let parent = |idx: ElementIdx| b.elements.get(idx as usize).and_then(|e| e.parent);
+            if parent(source) != Some(raw.scope) || parent(target) != Some(raw.scope) {
+                self.problems.push(at(
+                    &raw.id,
+                    format!(
+                        "the sequence flow connects '{}' and '{}', which are not both in the scope that \
+                         contains the flow; a sequence flow cannot cross a subprocess boundary",
+                        raw.source.unwrap_or_default(),
+                        raw.target.unwrap_or_default()
+                    ),
+                ));
+                *b.dropped_outgoing.entry(source).or_default() += 1;
+                b.dropped.insert(raw.id);
+                continue;
+            }
+            let Ok(idx) = FlowIdx::try_from(flows.len()) else {
+                continue;
+            };
+            if let Some(e) = b.elements.get_mut(source as usize) {
+                e.outgoing.push(idx);
+            }
+            if let Some(e) = b.elements.get_mut(target as usize) {
+                e.incoming.push(idx);
+            }
+            flows.push((
+                SequenceFlow {
+                    idx,
+                    id: raw.id,
+                    source,
+                    target,
+                    condition: raw.condition,
+                },
+                raw.conditioned,
+            ));
+        }
+        flows
+    }
+
+    fn resolve_ref(
+        &mut self,
+        b: &ProcessBuilder<'a>,
+        raw: &RawFlow<'a>,
+        reference: Option<&'a str>,
+        attribute: &str,
+    ) -> Option<ElementIdx> {
+        let Some(reference) = reference else {
+            self.problems
+                .push(at(&raw.id, format!("the sequence flow has no {attribute}")));
+            return None;
+        };
+        if let Some(&idx) = b.by_id.get(reference) {
+            return Some(idx);
+        }
+        if self.unsupported.contains(reference) {
+            return None;
+        }
+        let message = if self.all_ids.contains(reference) {
+            format!("the {attribute} '{reference}' is not a flow element of this process")
+        } else {
+            format!("the {attribute} '{reference}' references an element that does not exist")
+        };
+        self.problems.push(at(&raw.id, message));
+        None
+    }
+
+    fn resolve_defaults(&mut self, b: &mut ProcessBuilder<'a>, flows: &[(SequenceFlow, bool)]) {
+        for &(idx, default) in &b.defaults {
+            let Some(element) = b.elements.get_mut(idx as usize) else {
+                continue;
+            };
+            let found = element.outgoing.iter().copied().find(|&f| {
+                flows
+                    .get(f as usize)
+                    .is_some_and(|(flow, _)| &*flow.id == default)
+            });
+            match found {
+                Some(flow) => element.default_flow = Some(flow),
+                // A flow dropped for another problem was already reported.
+                None if b.dropped.contains(default) => {}
+                None => self.problems.push(at(
+                    &element.id,
+                    format!("the default flow '{default}' is not an outgoing sequence flow of this element"),
+                )),
+            }
+        }
+    }
+
+    fn validate(&mut self, b: &ProcessBuilder<'a>, flows: &[(SequenceFlow, bool)]) {
+        let flow = |idx: FlowIdx| flows.get(idx as usize);
+        for element in &b.elements {
+            match element.kind {
+                ElementKind::Process | ElementKind::SubProcess => {
+                    let starts: Vec<ElementIdx> = element
+                        .children
+                        .iter()
+                        .copied()
+                        .filter(|&c| {
+                            b.elements
+                                .get(c as usize)
+                                .is_some_and(|e| e.kind == ElementKind::StartEvent)
+                        })
+                        .collect();
+                    if starts.len() != 1 {
+                        self.problems.push(at(
+                            &element.id,
+                            format!(
+                                "a {} must have exactly one none start event, but it has {}",
+                                xml_name(element.kind),
+                                starts.len()
+                            ),
+                        ));
+                    }
+                }
+                ElementKind::StartEvent if !element.incoming.is_empty() => {
+                    self.problems.push(at(
+                        &element.id,
+                        "a start event must not have incoming sequence flows",
+                    ));
+                }
+                ElementKind::EndEvent | ElementKind::TerminateEndEvent
+                    if !element.outgoing.is_empty() =>
+                {
+                    self.problems.push(at(
+                        &element.id,
+                        "an end event must not have outgoing sequence flows",
+                    ));
+                }
+                ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway
+                    if element.outgoing.len()
+                        + b.dropped_outgoing.get(&element.idx).copied().unwrap_or(0)
+                        > 1 =>
+                {
+                    for &f in &element.outgoing {
+                        let Some((sequence_flow, conditioned)) = flow(f) else {
+                            continue;
+                        };
+                        if !conditioned && element.default_flow != Some(f) {
+                            self.problems.push(at(
+                                &element.id,
+                                format!(
+                                    "the outgoing sequence flow '{}' has no condition; every outgoing flow of \
+                                     a {} with more than one must have a condition, except its default flow",
+                                    sequence_flow.id,
+                                    xml_name(element.kind)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                ElementKind::ParallelGateway => {
+                    for &f in &element.outgoing {
+                        if let Some((sequence_flow, true)) = flow(f) {
+                            self.problems.push(at(
+                                &element.id,
+                                format!(
+                                    "the outgoing sequence flow '{}' has a condition; flows leaving a parallel \
+                                     gateway must be unconditional",
+                                    sequence_flow.id
+                                ),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn set_none_starts(elements: &mut [Element]) {
+    for i in 0..elements.len() {
+        let Some(container) = elements.get(i) else {
+            continue;
+        };
+        if !matches!(
+            container.kind,
+            ElementKind::Process | ElementKind::SubProcess
+        ) {
+            continue;
+        }
+        let start = container.children.iter().copied().find(|&c| {
+            elements
+                .get(c as usize)
+                .is_some_and(|e| e.kind == ElementKind::StartEvent)
+        });
+        if let Some(container) = elements.get_mut(i) {
+            container.none_start = start;
+        }
+    }
+}
+
+fn zeebe_children<'a, 'i>(
+    node: Node<'a, 'i>,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(move |c| {
+        c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS) && c.tag_name().name() == name
+    })
+}
+
+fn new_element(
+    idx: ElementIdx,
+    id: Arc<str>,
+    name: Option<String>,
+    kind: ElementKind,
+    parent: Option<ElementIdx>,
+) -> Element {
+    Element {
+        idx,
+        id,
+        name,
+        kind,
+        parent,
+        incoming: Vec::new(),
+        outgoing: Vec::new(),
+        default_flow: None,
+        none_start: None,
+        children: Vec::new(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        job: None,
+        script: None,
+        properties: Vec::new(),
+    }
 }
