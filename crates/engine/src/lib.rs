@@ -10,6 +10,7 @@ mod engine;
 mod processors;
 pub mod record;
 pub mod render;
+pub mod snapshot;
 pub mod state;
 
 pub use engine::{Command, Engine, FOLLOW_UP_COMMANDS_MAX, Output, Response, SideEffect};

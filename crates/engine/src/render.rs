@@ -34,6 +34,7 @@ pub fn record(record: &Record) -> String {
         RecordValue::Process(value) => {
             let _ = write!(line, " {}:{}", value.bpmn_process_id, value.version);
         }
+        RecordValue::ProcessInstance(value) if value.element_id.is_empty() => {}
         RecordValue::ProcessInstance(value) => {
             let _ = write!(
                 line,

@@ -21,7 +21,7 @@ pub fn partition_of_key(key: i64) -> u32 {
     (key >> PARTITION_BITS_SHIFT) as u32
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LifecycleState {
     Activating,
     Activated,
@@ -80,7 +80,7 @@ pub struct ElementInstance {
     pub interrupted: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JobState {
     Activatable,
     Activated,
@@ -92,26 +92,27 @@ pub enum JobState {
     ErrorThrown,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub key: i64,
     pub state: JobState,
     pub record: JobRecord,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Variable {
     pub key: i64,
     pub value: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AwaitingResult {
     pub request_id: RequestId,
     pub fetch_variables: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serde: see `crate::snapshot` (the graphs and join tokens are encoded by hand there).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub partition_id: u32,
     /// The last key handed out (encoded with the partition).

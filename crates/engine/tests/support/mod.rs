@@ -90,13 +90,21 @@ impl Bpmn {
         self.element("subProcess", id, "", &body)
     }
 
+    fn next_flow_id(&self) -> String {
+        // Builders nested as subprocesses number their flows apart from the outer process.
+        match self.id.as_str() {
+            "p" => format!("flow_{}", self.flow_count + 1),
+            id => format!("{id}_flow_{}", self.flow_count + 1),
+        }
+    }
+
     pub fn flow(self, from: &str, to: &str) -> Bpmn {
-        let id = format!("flow_{}", self.flow_count + 1);
+        let id = self.next_flow_id();
         self.flow_named(&id, from, to, None)
     }
 
     pub fn flow_if(self, from: &str, to: &str, condition: &str) -> Bpmn {
-        let id = format!("flow_{}", self.flow_count + 1);
+        let id = self.next_flow_id();
         self.flow_named(&id, from, to, Some(condition))
     }
 
@@ -137,7 +145,7 @@ impl Bpmn {
     }
 }
 
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
