@@ -151,7 +151,7 @@ fn a_job_type_expression_that_fails_raises_an_incident_until_resolved() {
     t.mark();
     assert_eq!(t.resolve(incidents[0]).rejection, None);
     expect![[r#"
-        C INCIDENT RESOLVE UNKNOWN  ""
+        C INCIDENT RESOLVE
         E INCIDENT RESOLVED EXTRACT_VALUE_ERROR task "Expected result of the expression 'queue' to be 'STRING', but was 'NULL'"
         E JOB CREATED billing task retries=3
         E PROCESS_INSTANCE ELEMENT_ACTIVATED SERVICE_TASK task
