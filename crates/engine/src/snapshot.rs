@@ -27,8 +27,7 @@ const FORMAT_VERSION: u8 = 1;
 pub fn encode(state: &State) -> Vec<u8> {
     let mut bytes = vec![FORMAT_VERSION];
     // Serializing plain data into a Vec cannot fail: every map key is a string or an integer.
-    serde_json::to_writer(&mut bytes, state)
-        .expect("the state cannot be encoded as JSON. This is a bug.");
+    serde_json::to_writer(&mut bytes, state).expect("the state cannot be encoded as JSON. This is a bug.");
     bytes
 }
 
@@ -60,16 +59,12 @@ impl<'de> Deserialize<'de> for DeployedProcess {
                 record.bpmn_process_id, record.process_definition_key
             ))
         })?;
-        let graph = definitions
-            .processes
-            .into_iter()
-            .find(|p| p.id == record.bpmn_process_id)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "resource {} no longer contains process {}",
-                    record.resource_name, record.bpmn_process_id
-                ))
-            })?;
+        let graph = definitions.processes.into_iter().find(|p| p.id == record.bpmn_process_id).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "resource {} no longer contains process {}",
+                record.resource_name, record.bpmn_process_id
+            ))
+        })?;
         Ok(DeployedProcess { record, graph })
     }
 }
@@ -126,10 +121,7 @@ impl Serialize for ElementInstance {
             element_idx: *element_idx,
             children,
             active_flows: *active_flows,
-            join_tokens: join_tokens
-                .iter()
-                .map(|(&(element, flow), &count)| (element, flow, count))
-                .collect(),
+            join_tokens: join_tokens.iter().map(|(&(element, flow), &count)| (element, flow, count)).collect(),
             job_key: *job_key,
             incident_key: *incident_key,
             interrupted: *interrupted,
