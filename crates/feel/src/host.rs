@@ -1,0 +1,229 @@
+//! Functions the host injects into the evaluation context.
+//!
+//! dsntk resolves a name in the context before its built-ins, so a context entry holding a
+//! function definition replaces a built-in of the same name. That is how `now()`/`today()` are
+//! made deterministic (dsntk's own read the local wall clock) and how Camunda extensions that
+//! dsntk lacks are added.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use dsntk_feel::bif::Bif;
+use dsntk_feel::closure::Closure;
+use dsntk_feel::context::FeelContext;
+use dsntk_feel::values::Value;
+use dsntk_feel::{Evaluator, FeelNumber, FeelScope, FeelType, FunctionBody, Name};
+use dsntk_feel_temporal::{FeelDate, FeelDateTime};
+
+/// A function bound to a call site at parse time and injected into the context per evaluation.
+#[derive(Debug, Clone)]
+pub(crate) enum HostFunction {
+    Now,
+    Today,
+    IsDefined,
+    /// Camunda's one-argument `number(from)`; dsntk only has the three-argument DMN form.
+    Number,
+    /// A FEEL built-in whose name is also a variable of the expression.
+    Builtin(Bif),
+    Unknown {
+        name: String,
+        parameters: Vec<Name>,
+    },
+}
+
+impl HostFunction {
+    /// The host's own definition for a call of `name` with `arity` arguments, if it has one.
+    pub(crate) fn overload(name: &str, arity: usize) -> Option<HostFunction> {
+        match (name, arity) {
+            ("now", 0) => Some(HostFunction::Now),
+            ("today", 0) => Some(HostFunction::Today),
+            ("is defined", 1) => Some(HostFunction::IsDefined),
+            ("number", 1) => Some(HostFunction::Number),
+            _ => None,
+        }
+    }
+
+    /// The function value to inject. An unknown function also registers the flag it raises when
+    /// called, under the name it was called by.
+    pub(crate) fn value<'a>(&'a self, now_ms: i64, called: &mut Vec<(&'a str, Arc<AtomicBool>)>) -> Value {
+        match self {
+            HostFunction::Now => now(now_ms),
+            HostFunction::Today => today(now_ms),
+            HostFunction::IsDefined => IS_DEFINED_FUNCTION.clone(),
+            HostFunction::Number => NUMBER_FUNCTION.clone(),
+            HostFunction::Builtin(bif) => Value::BuiltInFunction(bif.clone()),
+            HostFunction::Unknown { name, parameters } => {
+                let flag = Arc::new(AtomicBool::new(false));
+                called.push((name.as_str(), Arc::clone(&flag)));
+                unknown_function(parameters, flag)
+            }
+        }
+    }
+}
+
+fn function(parameters: Vec<(Name, FeelType)>, body: Evaluator) -> Value {
+    Value::FunctionDefinition(
+        parameters,
+        FunctionBody::LiteralExpression(Arc::new(body)),
+        false,
+        Closure::default(),
+        FeelContext::default(),
+        FeelType::Any,
+    )
+}
+
+/// `now()`: the instant `now_ms` as a UTC date and time.
+fn now(now_ms: i64) -> Value {
+    let value = date_time_at(now_ms);
+    function(vec![], Box::new(move |_: &FeelScope| value.clone()))
+}
+
+/// `today()`: the UTC date of `now_ms`.
+fn today(now_ms: i64) -> Value {
+    let value = match civil(now_ms) {
+        Some(c) => FeelDate::new(c.year, c.month, c.day).map_or_else(|| out_of_range(now_ms), Value::Date),
+        None => out_of_range(now_ms),
+    };
+    function(vec![], Box::new(move |_: &FeelScope| value.clone()))
+}
+
+/// Camunda's `is defined(value)`: false for a missing variable or context entry, true for
+/// everything else including an explicit `null`.
+static IS_DEFINED_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let parameter = Name::from("value");
+    function(
+        vec![(parameter.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| {
+            // dsntk marks a failed lookup with a null carrying a message; an explicit null (JSON
+            // null, FEEL `null`) has none.
+            let defined = !matches!(scope.get_value(&parameter), None | Some(Value::Null(Some(_))));
+            Value::Boolean(defined)
+        }),
+    )
+});
+
+/// `number(from)`: a decimal numeral to a number; anything else to null, as in Camunda.
+static NUMBER_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let parameter = Name::from("from");
+    function(
+        vec![(parameter.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| match scope.get_value(&parameter) {
+            Some(Value::String(text)) if is_numeral(&text) => match FeelNumber::from_str(&text) {
+                Ok(number) => Value::Number(number),
+                Err(e) => Value::Null(Some(format!("number: {e}"))),
+            },
+            Some(Value::String(text)) => Value::Null(Some(format!("number: '{text}' is not a number"))),
+            Some(other) => {
+                Value::Null(Some(format!("number: expected a string, actual value type is {}", other.type_of())))
+            }
+            None => Value::Null(Some("number: missing argument".to_string())),
+        }),
+    )
+});
+
+/// `[+-]digits[.digits][(e|E)[+-]digits]`, the numerals Camunda's `number` accepts; the decimal
+/// library's own parser is more liberal (`inf`, `nan`, hex).
+fn is_numeral(text: &str) -> bool {
+    fn digits(s: &str) -> (usize, &str) {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        (n, &s[n..])
+    }
+    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (whole, rest) = digits(rest);
+    let (fraction, rest) = match rest.strip_prefix('.') {
+        Some(after) => digits(after),
+        None => (0, rest),
+    };
+    if whole + fraction == 0 {
+        return false;
+    }
+    match rest.strip_prefix(['e', 'E']) {
+        Some(exponent) => {
+            let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+            let (n, rest) = digits(exponent);
+            n > 0 && rest.is_empty()
+        }
+        None => rest.is_empty(),
+    }
+}
+
+/// Stands in for a function nobody defines so that calling it fails the evaluation instead of
+/// quietly producing a null somewhere inside a larger expression.
+fn unknown_function(parameters: &[Name], called: Arc<AtomicBool>) -> Value {
+    let parameters = parameters.iter().map(|name| (name.clone(), FeelType::Any)).collect();
+    function(
+        parameters,
+        Box::new(move |_: &FeelScope| {
+            called.store(true, Ordering::Relaxed);
+            Value::Null(Some("no function found".to_string()))
+        }),
+    )
+}
+
+fn date_time_at(now_ms: i64) -> Value {
+    let Some(c) = civil(now_ms) else {
+        return out_of_range(now_ms);
+    };
+    let ms_of_day = now_ms.rem_euclid(86_400_000);
+    let hour = (ms_of_day / 3_600_000) as u8;
+    let minute = (ms_of_day / 60_000 % 60) as u8;
+    let second = (ms_of_day / 1_000 % 60) as u8;
+    let nanos = (ms_of_day % 1_000) as u64 * 1_000_000;
+    FeelDateTime::utc(c.year, c.month, c.day, hour, minute, second, nanos)
+        .map_or_else(|| out_of_range(now_ms), Value::DateTime)
+}
+
+fn out_of_range(now_ms: i64) -> Value {
+    Value::Null(Some(format!("the instant {now_ms} ms since the epoch is out of range")))
+}
+
+struct Civil {
+    year: i32,
+    month: u32,
+    day: u32,
+}
+
+/// Proleptic Gregorian date of the UTC day containing `now_ms` (Howard Hinnant's
+/// `civil_from_days`), so the crate needs no calendar library of its own.
+fn civil(now_ms: i64) -> Option<Civil> {
+    let z = now_ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Some(Civil { year: i32::try_from(year).ok()?, month, day })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ymd(ms: i64) -> (i32, u32, u32) {
+        let c = civil(ms).expect("in range");
+        (c.year, c.month, c.day)
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(ymd(0), (1970, 1, 1));
+        assert_eq!(ymd(-1), (1969, 12, 31));
+        assert_eq!(ymd(951_782_400_000), (2000, 2, 29));
+        assert_eq!(ymd(1_893_456_000_000), (2030, 1, 1));
+        assert_eq!(ymd(1_706_659_200_000 + 86_399_999), (2024, 1, 31));
+    }
+
+    #[test]
+    fn numerals() {
+        for ok in ["1", "-1", "+1.5", ".5", "5.", "1e5", "1.5E-3"] {
+            assert!(is_numeral(ok), "{ok}");
+        }
+        for bad in ["", "-", ".", "e5", "1e", "1.5.1", " 1", "inf", "0x10", "1,5"] {
+            assert!(!is_numeral(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! Every translation between the wire types (`proto`) and the engine's records lives here, so
+//! the rest of the gateway never builds an engine record by hand and the engine's types never
+//! leak onto the wire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_engine::{
+    Command, Document, IncidentRecord, Intent, JobRecord, ProcessInstanceCreationRecord, ProcessMetadata, Record,
+    RecordType, RecordValue, RejectionType, Resource, VariableDocumentRecord, VariableUpdateSemantic,
+};
+use baton_runtime::Error as RuntimeError;
+use tonic::{Code, Status};
+
+use crate::admin;
+use crate::proto;
+
+/// Zeebe's name for the tenant of a single-tenant installation; clients compare against it.
+pub const DEFAULT_TENANT: &str = "<default>";
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// The status for a rejected command, worded exactly as Zeebe's gateway words it because users
+/// search for these texts and some clients match on them.
+pub fn rejection_status(record: &Record) -> Option<Status> {
+    if record.record_type != RecordType::CommandRejection {
+        return None;
+    }
+    let (rejection_type, reason) = match &record.rejection {
+        Some(rejection) => (Some(rejection.rejection_type), rejection.reason.as_str()),
+        None => (None, "no reason given"),
+    };
+    let code = match rejection_type {
+        Some(RejectionType::InvalidArgument) => Code::InvalidArgument,
+        Some(RejectionType::NotFound) => Code::NotFound,
+        Some(RejectionType::AlreadyExists) => Code::AlreadyExists,
+        Some(RejectionType::InvalidState) => Code::FailedPrecondition,
+        Some(RejectionType::ProcessingError) => Code::Internal,
+        None => Code::Unknown,
+    };
+    let type_name = rejection_type.map_or("UNKNOWN", RejectionType::as_str);
+    Some(Status::new(
+        code,
+        format!("Command '{}' rejected with code '{}': {}", record.intent.as_str(), type_name, reason),
+    ))
+}
+
+/// The status for a runtime failure (the command may not have been processed at all).
+pub fn runtime_status(error: RuntimeError) -> Status {
+    match error {
+        RuntimeError::Backpressure(_) => Status::resource_exhausted(format!(
+            "Expected to handle the request, but the broker rejected it due to back-pressure: {error}"
+        )),
+        RuntimeError::Unavailable(_) => Status::unavailable(error.to_string()),
+        RuntimeError::Timeout(_) => Status::deadline_exceeded(format!("Time out between gateway and broker: {error}")),
+        RuntimeError::Storage(_) => Status::internal(error.to_string()),
+    }
+}
+
+/// Turns the broker's answer into the event, or the status a rejection maps to.
+pub fn accepted(result: Result<Record, RuntimeError>) -> Result<Record, Status> {
+    let record = result.map_err(runtime_status)?;
+    match rejection_status(&record) {
+        Some(status) => Err(status),
+        None => Ok(record),
+    }
+}
+
+fn unexpected_answer(record: &Record, wanted: &str) -> Status {
+    Status::internal(format!(
+        "Expected the broker to answer with a {wanted} record, but it answered with {} {}",
+        record.value_type().as_str(),
+        record.intent.as_str()
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variables
+
+/// Parses a JSON variables document. Clients send `""` when they have no variables, so empty
+/// text means `{}`; anything that is not a JSON object is the caller's mistake.
+pub fn parse_variables(field: &str, text: &str) -> Result<Document, Status> {
+    if text.trim().is_empty() {
+        return Ok(Document::new());
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(Status::invalid_argument(format!(
+            "Expected the '{field}' to be a JSON object, but it was {}",
+            json_kind(&other)
+        ))),
+        Err(error) => Err(Status::invalid_argument(format!(
+            "Expected the '{field}' to be a JSON object, but it is not valid JSON: {error}"
+        ))),
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Serialises a document; a `Map<String, Value>` always serialises, so the fallback never shows.
+pub fn to_json(document: &Document) -> String {
+    serde_json::to_string(document).unwrap_or_else(|_| "{}".to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployment
+
+pub fn deploy_resources(resources: Vec<proto::Resource>) -> Vec<Resource> {
+    resources.into_iter().map(|r| Resource { name: r.name, content: r.content }).collect()
+}
+
+pub fn deploy_processes(processes: Vec<proto::ProcessRequestObject>) -> Vec<Resource> {
+    processes.into_iter().map(|p| Resource { name: p.name, content: p.definition }).collect()
+}
+
+/// The deployment key and the metadata of every process it holds.
+pub fn deployment(record: &Record) -> Result<(i64, Vec<proto::ProcessMetadata>), Status> {
+    let RecordValue::Deployment(deployment) = &record.value else {
+        return Err(unexpected_answer(record, "deployment"));
+    };
+    let processes = deployment.processes.iter().map(process_metadata).collect();
+    Ok((record.key, processes))
+}
+
+fn process_metadata(process: &ProcessMetadata) -> proto::ProcessMetadata {
+    proto::ProcessMetadata {
+        bpmn_process_id: process.bpmn_process_id.to_string(),
+        version: process.version,
+        process_definition_key: process.process_definition_key,
+        resource_name: process.resource_name.clone(),
+        tenant_id: DEFAULT_TENANT.to_string(),
+    }
+}
+
+pub fn deploy_resource_response(record: &Record) -> Result<proto::DeployResourceResponse, Status> {
+    let (key, processes) = deployment(record)?;
+    let deployments = processes
+        .into_iter()
+        .map(|p| proto::Deployment { metadata: Some(proto::deployment::Metadata::Process(p)) })
+        .collect();
+    Ok(proto::DeployResourceResponse { key, deployments, tenant_id: DEFAULT_TENANT.to_string() })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process instances
+
+/// Validates a creation request (tenant, variables, unsupported instructions) and builds the
+/// record the engine creates the instance from.
+pub fn creation(
+    request: &proto::CreateProcessInstanceRequest,
+    fetch_variables: Vec<String>,
+) -> Result<ProcessInstanceCreationRecord, Status> {
+    check_tenant(&request.tenant_id)?;
+    if !request.start_instructions.is_empty() {
+        return Err(Status::unimplemented(
+            "Start instructions of CreateProcessInstance are not supported yet by Baton",
+        ));
+    }
+    if !request.runtime_instructions.is_empty() {
+        return Err(Status::unimplemented(
+            "Runtime instructions of CreateProcessInstance are not supported yet by Baton",
+        ));
+    }
+    let variables = parse_variables("variables", &request.variables)?;
+    Ok(ProcessInstanceCreationRecord {
+        bpmn_process_id: Arc::from(request.bpmn_process_id.as_str()),
+        // Versions start at 1, so 0 (the proto default of an unset field) can only mean "not
+        // given": read it as latest, like -1, instead of a guaranteed NOT_FOUND.
+        version: if request.version <= 0 { -1 } else { request.version },
+        process_definition_key: request.process_definition_key,
+        variables,
+        process_instance_key: -1,
+        fetch_variables,
+        awaiting_request_id: None,
+    })
+}
+
+pub fn create_response(record: &Record) -> Result<proto::CreateProcessInstanceResponse, Status> {
+    let RecordValue::ProcessInstanceCreation(created) = &record.value else {
+        return Err(unexpected_answer(record, "process instance creation"));
+    };
+    Ok(proto::CreateProcessInstanceResponse {
+        process_definition_key: created.process_definition_key,
+        bpmn_process_id: created.bpmn_process_id.to_string(),
+        version: created.version,
+        process_instance_key: created.process_instance_key,
+        tenant_id: DEFAULT_TENANT.to_string(),
+        tags: Vec::new(),
+    })
+}
+
+pub fn create_with_result_response(record: &Record) -> Result<proto::CreateProcessInstanceWithResultResponse, Status> {
+    let RecordValue::ProcessInstanceResult(result) = &record.value else {
+        return Err(unexpected_answer(record, "process instance result"));
+    };
+    Ok(proto::CreateProcessInstanceWithResultResponse {
+        process_definition_key: result.process_definition_key,
+        bpmn_process_id: result.bpmn_process_id.to_string(),
+        version: result.version,
+        process_instance_key: result.process_instance_key,
+        variables: to_json(&result.variables),
+        tenant_id: DEFAULT_TENANT.to_string(),
+        tags: Vec::new(),
+    })
+}
+
+pub fn cancel_command(process_instance_key: i64) -> Command {
+    // CANCEL addresses the instance by key; the engine reads the rest from its state.
+    let value = baton_engine::ProcessInstanceRecord {
+        bpmn_process_id: Arc::from(""),
+        version: -1,
+        process_definition_key: -1,
+        process_instance_key,
+        element_id: Arc::from(""),
+        bpmn_element_type: baton_engine::BpmnElementType::SequenceFlow,
+        flow_scope_key: -1,
+    };
+    Command::new(Intent::Cancel, process_instance_key, RecordValue::ProcessInstance(value))
+}
+
+pub fn set_variables_command(request: &proto::SetVariablesRequest) -> Result<Command, Status> {
+    let variables = parse_variables("variables", &request.variables)?;
+    let update_semantics =
+        if request.local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate };
+    let value = VariableDocumentRecord { scope_key: request.element_instance_key, update_semantics, variables };
+    Ok(Command::new(Intent::Update, -1, RecordValue::VariableDocument(value)))
+}
+
+pub fn resolve_incident_command(incident_key: i64) -> Command {
+    let value = IncidentRecord {
+        error_type: baton_engine::ErrorType::Unknown,
+        error_message: String::new(),
+        bpmn_process_id: Arc::from(""),
+        process_definition_key: -1,
+        process_instance_key: -1,
+        element_id: Arc::from(""),
+        element_instance_key: -1,
+        job_key: -1,
+        variable_scope_key: -1,
+    };
+    Command::new(Intent::Resolve, incident_key, RecordValue::Incident(value))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+/// A job command's value: the engine reads only the fields that matter for the intent, so the
+/// rest stay at neutral defaults.
+pub fn empty_job() -> JobRecord {
+    JobRecord {
+        job_type: Arc::from(""),
+        retries: 0,
+        worker: String::new(),
+        deadline_ms: -1,
+        timeout_ms: 0,
+        retry_backoff_ms: 0,
+        recurring_time_ms: -1,
+        custom_headers: Arc::new(Document::new()),
+        variables: Document::new(),
+        error_code: String::new(),
+        error_message: String::new(),
+        bpmn_process_id: Arc::from(""),
+        process_definition_version: -1,
+        process_definition_key: -1,
+        process_instance_key: -1,
+        element_id: Arc::from(""),
+        element_instance_key: -1,
+    }
+}
+
+pub fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
+    Command::new(intent, job_key, RecordValue::Job(job))
+}
+
+pub fn complete_job_command(request: &proto::CompleteJobRequest) -> Result<Command, Status> {
+    if request.result.is_some() {
+        // Job results steer user tasks and ad-hoc sub-processes, which the engine lacks.
+        return Err(Status::unimplemented("Job results of CompleteJob are not supported yet by Baton"));
+    }
+    let mut job = empty_job();
+    job.variables = parse_variables("variables", &request.variables)?;
+    Ok(job_command(Intent::Complete, request.job_key, job))
+}
+
+pub fn fail_job_command(request: &proto::FailJobRequest) -> Result<Command, Status> {
+    let mut job = empty_job();
+    job.retries = request.retries;
+    job.error_message = request.error_message.clone();
+    job.retry_backoff_ms = request.retry_back_off;
+    job.variables = parse_variables("variables", &request.variables)?;
+    Ok(job_command(Intent::Fail, request.job_key, job))
+}
+
+pub fn throw_error_command(request: &proto::ThrowErrorRequest) -> Result<Command, Status> {
+    let mut job = empty_job();
+    job.error_code = request.error_code.clone();
+    job.error_message = request.error_message.clone();
+    job.variables = parse_variables("variables", &request.variables)?;
+    Ok(job_command(Intent::ThrowError, request.job_key, job))
+}
+
+pub fn update_retries_command(request: &proto::UpdateJobRetriesRequest) -> Command {
+    let mut job = empty_job();
+    job.retries = request.retries;
+    job_command(Intent::UpdateRetries, request.job_key, job)
+}
+
+pub fn update_timeout_command(request: &proto::UpdateJobTimeoutRequest) -> Command {
+    let mut job = empty_job();
+    job.timeout_ms = request.timeout;
+    job_command(Intent::UpdateTimeout, request.job_key, job)
+}
+
+/// Checks an activation request the way Zeebe's gateway does, before it reaches a partition.
+pub fn activation(
+    job_type: &str,
+    worker: &str,
+    timeout_ms: i64,
+    max_jobs_to_activate: i32,
+    tenant_ids: &[String],
+) -> Result<(), Status> {
+    if job_type.trim().is_empty() {
+        return Err(Status::invalid_argument("Expected to activate jobs with a non-empty 'type', but it was blank"));
+    }
+    if worker.trim().is_empty() {
+        return Err(Status::invalid_argument("Expected to activate jobs with a non-empty 'worker', but it was blank"));
+    }
+    if timeout_ms < 1 {
+        return Err(Status::invalid_argument(format!(
+            "Expected to activate jobs with a 'timeout' of at least 1 ms, but it was {timeout_ms}"
+        )));
+    }
+    if max_jobs_to_activate < 1 {
+        return Err(Status::invalid_argument(format!(
+            "Expected to activate jobs with 'maxJobsToActivate' of at least 1, but it was {max_jobs_to_activate}"
+        )));
+    }
+    for tenant in tenant_ids {
+        check_tenant(tenant)?;
+    }
+    Ok(())
+}
+
+/// Baton is single-tenant: only the default tenant (or none) is accepted.
+pub fn check_tenant(tenant_id: &str) -> Result<(), Status> {
+    if tenant_id.is_empty() || tenant_id == DEFAULT_TENANT {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(format!(
+            "Expected to handle request with tenant identifier '{tenant_id}', but multi-tenancy is disabled"
+        )))
+    }
+}
+
+pub fn activated_job(key: i64, job: &JobRecord) -> proto::ActivatedJob {
+    proto::ActivatedJob {
+        key,
+        r#type: job.job_type.to_string(),
+        process_instance_key: job.process_instance_key,
+        bpmn_process_id: job.bpmn_process_id.to_string(),
+        process_definition_version: job.process_definition_version,
+        process_definition_key: job.process_definition_key,
+        element_id: job.element_id.to_string(),
+        element_instance_key: job.element_instance_key,
+        custom_headers: to_json(&job.custom_headers),
+        worker: job.worker.clone(),
+        retries: job.retries,
+        deadline: job.deadline_ms,
+        variables: to_json(&job.variables),
+        tenant_id: DEFAULT_TENANT.to_string(),
+        user_task: None,
+        kind: proto::activated_job::JobKind::BpmnElement as i32,
+        // Zeebe marks jobs that do not belong to a listener as UNSPECIFIED (not the 0 value).
+        listener_event_type: proto::activated_job::ListenerEventType::Unspecified as i32,
+        tags: Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+pub fn incident(key: i64, incident: &IncidentRecord) -> admin::Incident {
+    admin::Incident {
+        key,
+        process_instance_key: incident.process_instance_key,
+        bpmn_process_id: incident.bpmn_process_id.to_string(),
+        process_definition_key: incident.process_definition_key,
+        element_id: incident.element_id.to_string(),
+        element_instance_key: incident.element_instance_key,
+        job_key: incident.job_key,
+        error_type: incident.error_type.as_str().to_string(),
+        error_message: incident.error_message.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+/// Reads the client's deadline from the `grpc-timeout` header (e.g. `9999m`), so long polls can
+/// answer before the client gives up instead of leaving activated jobs with nobody to take them.
+pub fn client_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let text = metadata.get("grpc-timeout")?.to_str().ok()?;
+    if text.len() < 2 {
+        return None;
+    }
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount.saturating_mul(3600)),
+        "M" => Duration::from_secs(amount.saturating_mul(60)),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_must_be_an_object() {
+        assert!(parse_variables("variables", "").unwrap().is_empty());
+        assert!(parse_variables("variables", "  ").unwrap().is_empty());
+        assert_eq!(parse_variables("variables", r#"{"a":1}"#).unwrap().len(), 1);
+        let status = parse_variables("variables", "[1]").unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "Expected the 'variables' to be a JSON object, but it was an array");
+        let status = parse_variables("variables", "{").unwrap_err();
+        assert!(status.message().starts_with("Expected the 'variables' to be a JSON object, but"));
+    }
+
+    #[test]
+    fn rejection_message_is_formatted_like_zeebe() {
+        let record = Record {
+            position: 1,
+            source_position: 0,
+            key: 7,
+            timestamp_ms: 0,
+            record_type: RecordType::CommandRejection,
+            intent: Intent::UpdateTimeout,
+            value: RecordValue::Job(empty_job()),
+            request_id: None,
+            rejection: Some(baton_engine::Rejection {
+                rejection_type: RejectionType::InvalidState,
+                reason: "it is failed".to_string(),
+            }),
+        };
+        let status = rejection_status(&record).unwrap();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.message(), "Command 'UPDATE_TIMEOUT' rejected with code 'INVALID_STATE': it is failed");
+    }
+
+    #[test]
+    fn grpc_timeout_header() {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        assert_eq!(client_timeout(&metadata), None);
+        metadata.insert("grpc-timeout", "1500m".parse().unwrap());
+        assert_eq!(client_timeout(&metadata), Some(Duration::from_millis(1500)));
+        metadata.insert("grpc-timeout", "2S".parse().unwrap());
+        assert_eq!(client_timeout(&metadata), Some(Duration::from_secs(2)));
+        metadata.insert("grpc-timeout", "x".parse().unwrap());
+        assert_eq!(client_timeout(&metadata), None);
+    }
+}

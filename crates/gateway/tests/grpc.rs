@@ -1,0 +1,365 @@
+//! The gateway over a real in-memory broker, driven through the generated tonic client exactly
+//! as a Zeebe client would drive it over the wire.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use baton_gateway::admin::admin_client::AdminClient;
+use baton_gateway::proto;
+use baton_gateway::proto::gateway_client::GatewayClient;
+use baton_gateway::{GATEWAY_SERVICE_NAME, GatewayConfig};
+use baton_runtime::{Broker, Options};
+use tonic::Code;
+use tonic::transport::Channel;
+
+const ORDER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="order" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="reserve" />
+    <bpmn:serviceTask id="reserve">
+      <bpmn:extensionElements>
+        <zeebe:taskDefinition type="reserve" retries="3" />
+        <zeebe:taskHeaders><zeebe:header key="warehouse" value="north" /></zeebe:taskHeaders>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="reserve" targetRef="ship" />
+    <bpmn:serviceTask id="ship">
+      <bpmn:extensionElements><zeebe:taskDefinition type="ship" retries="2" /></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="ship" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const INVALID: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="invalid" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="Task_NoType" />
+    <bpmn:serviceTask id="Task_NoType"><bpmn:incoming>f0</bpmn:incoming></bpmn:serviceTask>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// A gateway on an ephemeral port over an in-memory broker; stops when dropped.
+struct Server {
+    addr: SocketAddr,
+    broker: Broker,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    async fn start(partitions: u32) -> Server {
+        let options = Options { data_dir: None, partitions, ..Options::default() };
+        let broker = Broker::open(options).expect("broker opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let config = GatewayConfig {
+            advertised_host: addr.ip().to_string(),
+            advertised_port: addr.port(),
+            ..GatewayConfig::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(baton_gateway::serve_on(broker.clone(), config, listener, async {
+            let _ = stopped.await;
+        }));
+        Server { addr, broker, stop: Some(stop) }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr)).expect("uri").connect().await.expect("connect")
+    }
+
+    async fn client(&self) -> GatewayClient<Channel> {
+        GatewayClient::new(self.channel().await)
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.broker.shutdown().await.expect("broker shuts down");
+    }
+}
+
+async fn deploy(client: &mut GatewayClient<Channel>, name: &str, xml: &str) -> proto::DeployResourceResponse {
+    let request = proto::DeployResourceRequest {
+        resources: vec![proto::Resource { name: name.to_string(), content: xml.as_bytes().to_vec() }],
+        tenant_id: String::new(),
+    };
+    client.deploy_resource(request).await.expect("deploys").into_inner()
+}
+
+async fn create(client: &mut GatewayClient<Channel>, process: &str, variables: &str) -> i64 {
+    let request = proto::CreateProcessInstanceRequest {
+        bpmn_process_id: process.to_string(),
+        version: -1,
+        variables: variables.to_string(),
+        ..Default::default()
+    };
+    client.create_process_instance(request).await.expect("creates").into_inner().process_instance_key
+}
+
+/// Activates one job of `job_type`, long-polling up to 5 s.
+async fn activate_one(client: &mut GatewayClient<Channel>, job_type: &str) -> proto::ActivatedJob {
+    let request = proto::ActivateJobsRequest {
+        r#type: job_type.to_string(),
+        worker: "test".to_string(),
+        timeout: 60_000,
+        max_jobs_to_activate: 1,
+        fetch_variable: Vec::new(),
+        request_timeout: 5_000,
+        tenant_ids: Vec::new(),
+    };
+    let mut stream = client.activate_jobs(request).await.expect("activates").into_inner();
+    let mut jobs = Vec::new();
+    while let Some(response) = stream.message().await.expect("stream") {
+        jobs.extend(response.jobs);
+    }
+    assert_eq!(jobs.len(), 1, "expected one {job_type} job");
+    jobs.remove(0)
+}
+
+async fn complete(client: &mut GatewayClient<Channel>, key: i64, variables: &str) {
+    let request = proto::CompleteJobRequest { job_key: key, variables: variables.to_string(), result: None };
+    client.complete_job(request).await.expect("completes");
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("JSON text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topology_and_health() {
+    let server = Server::start(2).await;
+    let topology = server.client().await.topology(proto::TopologyRequest {}).await.unwrap().into_inner();
+    assert_eq!(topology.cluster_size, 1);
+    assert_eq!(topology.partitions_count, 2);
+    assert_eq!(topology.replication_factor, 1);
+    assert_eq!(topology.gateway_version, baton_gateway::GATEWAY_VERSION);
+    let broker = &topology.brokers[0];
+    assert_eq!(broker.port, i32::from(server.addr.port()));
+    let ids: Vec<i32> = broker.partitions.iter().map(|p| p.partition_id).collect();
+    assert_eq!(ids, vec![1, 2]);
+
+    // The Camunda JS SDK gzips its requests.
+    let mut gzip = server
+        .client()
+        .await
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let topology = gzip.topology(proto::TopologyRequest {}).await.expect("gzip request").into_inner();
+    assert_eq!(topology.partitions_count, 2);
+
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    for service in ["", GATEWAY_SERVICE_NAME] {
+        let request = tonic_health::pb::HealthCheckRequest { service: service.to_string() };
+        let status = health.check(request).await.unwrap().into_inner().status;
+        assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_create_activate_complete_with_result() {
+    let server = Server::start(2).await;
+    let mut client = server.client().await;
+    let deployment = deploy(&mut client, "order.bpmn", ORDER).await;
+    assert_eq!(deployment.tenant_id, "<default>");
+    let Some(proto::deployment::Metadata::Process(process)) = &deployment.deployments[0].metadata else {
+        panic!("expected process metadata: {deployment:?}");
+    };
+    assert_eq!((process.bpmn_process_id.as_str(), process.version), ("order", 1));
+    assert_eq!(process.resource_name, "order.bpmn");
+
+    let mut waiting = client.clone();
+    let result = tokio::spawn(async move {
+        let request = proto::CreateProcessInstanceWithResultRequest {
+            request: Some(proto::CreateProcessInstanceRequest {
+                bpmn_process_id: "order".to_string(),
+                version: -1,
+                variables: r#"{"orderId": 7}"#.to_string(),
+                ..Default::default()
+            }),
+            request_timeout: 20_000,
+            fetch_variables: Vec::new(),
+        };
+        waiting.create_process_instance_with_result(request).await
+    });
+
+    let job = activate_one(&mut client, "reserve").await;
+    assert_eq!(job.bpmn_process_id, "order");
+    assert_eq!(job.element_id, "reserve");
+    assert_eq!(job.retries, 3);
+    assert_eq!(job.worker, "test");
+    assert_eq!(job.tenant_id, "<default>");
+    assert!(job.deadline > 0);
+    assert_eq!(json(&job.custom_headers), serde_json::json!({"warehouse": "north"}));
+    assert_eq!(json(&job.variables), serde_json::json!({"orderId": 7}));
+    complete(&mut client, job.key, r#"{"reserved": true}"#).await;
+
+    let job = activate_one(&mut client, "ship").await;
+    assert_eq!(job.retries, 2);
+    assert_eq!(json(&job.custom_headers), serde_json::json!({}));
+    complete(&mut client, job.key, r#"{"tracking": "X1"}"#).await;
+
+    let result = result.await.unwrap().expect("instance completes").into_inner();
+    assert_eq!(result.bpmn_process_id, "order");
+    assert_eq!(json(&result.variables), serde_json::json!({"orderId": 7, "reserved": true, "tracking": "X1"}));
+    server.stop().await;
+}
+
+/// zbctl 8.x deploys through the deprecated DeployProcess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deprecated_deploy_process() {
+    let server = Server::start(1).await;
+    let mut client = server.client().await;
+    let request = proto::DeployProcessRequest {
+        processes: vec![proto::ProcessRequestObject {
+            name: "order.bpmn".to_string(),
+            definition: ORDER.as_bytes().to_vec(),
+        }],
+    };
+    #[allow(deprecated)]
+    let response = client.deploy_process(request).await.expect("deploys").into_inner();
+    assert!(response.key > 0);
+    assert_eq!(response.processes.len(), 1);
+    assert_eq!((response.processes[0].bpmn_process_id.as_str(), response.processes[0].version), ("order", 1));
+    assert_eq!(response.processes[0].tenant_id, "<default>");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_map_to_status_codes() {
+    let server = Server::start(1).await;
+    let mut client = server.client().await;
+
+    // A job key on partition 1 that was never handed out.
+    let missing = (1_i64 << 51) + 999_999;
+    let request = proto::CompleteJobRequest { job_key: missing, variables: String::new(), result: None };
+    let status = client.complete_job(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(
+        status.message().starts_with("Command 'COMPLETE' rejected with code 'NOT_FOUND': "),
+        "{}",
+        status.message()
+    );
+
+    let request = proto::DeployResourceRequest {
+        resources: vec![proto::Resource { name: "invalid.bpmn".to_string(), content: INVALID.as_bytes().to_vec() }],
+        tenant_id: String::new(),
+    };
+    let status = client.deploy_resource(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("Task_NoType"), "{}", status.message());
+
+    let request =
+        proto::CreateProcessInstanceRequest { bpmn_process_id: "nope".to_string(), version: -1, ..Default::default() };
+    assert_eq!(client.create_process_instance(request).await.unwrap_err().code(), Code::NotFound);
+
+    deploy(&mut client, "order.bpmn", ORDER).await;
+    let request = proto::CreateProcessInstanceRequest {
+        bpmn_process_id: "order".to_string(),
+        version: -1,
+        variables: "[1, 2]".to_string(),
+        ..Default::default()
+    };
+    let status = client.create_process_instance(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().starts_with("Expected the 'variables' to be a JSON object"));
+
+    let request = proto::ActivateJobsRequest {
+        r#type: " ".to_string(),
+        worker: "w".to_string(),
+        timeout: 1000,
+        max_jobs_to_activate: 1,
+        ..Default::default()
+    };
+    assert_eq!(client.activate_jobs(request).await.unwrap_err().code(), Code::InvalidArgument);
+
+    let request = proto::PublishMessageRequest { name: "m".to_string(), ..Default::default() };
+    let status = client.publish_message(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+    assert!(status.message().contains("not supported yet by Baton"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_job_raises_an_incident_that_can_be_resolved() {
+    let server = Server::start(1).await;
+    let mut client = server.client().await;
+    deploy(&mut client, "order.bpmn", ORDER).await;
+    let instance = create(&mut client, "order", "").await;
+
+    let job = activate_one(&mut client, "reserve").await;
+    let request = proto::UpdateJobTimeoutRequest { job_key: job.key, timeout: 120_000, operation_reference: None };
+    client.update_job_timeout(request).await.expect("timeout updated");
+    let request = proto::FailJobRequest {
+        job_key: job.key,
+        retries: 0,
+        error_message: "out of stock".to_string(),
+        retry_back_off: 0,
+        variables: String::new(),
+    };
+    client.fail_job(request).await.expect("fails");
+
+    let mut admin = AdminClient::new(server.channel().await);
+    let request = baton_gateway::admin::ListIncidentsRequest { process_instance_key: instance };
+    let incidents = admin.list_incidents(request).await.unwrap().into_inner().incidents;
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let incident = &incidents[0];
+    assert_eq!((incident.job_key, incident.error_type.as_str()), (job.key, "JOB_NO_RETRIES"));
+    assert_eq!(incident.error_message, "out of stock");
+
+    let request = proto::UpdateJobRetriesRequest { job_key: job.key, retries: 2, operation_reference: None };
+    client.update_job_retries(request).await.expect("retries updated");
+    let request = proto::ResolveIncidentRequest { incident_key: incident.key, operation_reference: None };
+    client.resolve_incident(request).await.expect("resolves");
+
+    let again = activate_one(&mut client, "reserve").await;
+    assert_eq!((again.key, again.retries), (job.key, 2));
+    complete(&mut client, again.key, "").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_set_variables_and_stream() {
+    let server = Server::start(1).await;
+    let mut client = server.client().await;
+    deploy(&mut client, "order.bpmn", ORDER).await;
+
+    let request = proto::StreamActivatedJobsRequest {
+        r#type: "reserve".to_string(),
+        worker: "streamer".to_string(),
+        timeout: 60_000,
+        ..Default::default()
+    };
+    let mut stream = client.stream_activated_jobs(request).await.unwrap().into_inner();
+    let instance = create(&mut client, "order", r#"{"a": 1}"#).await;
+    let job = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("a job is pushed in time")
+        .unwrap()
+        .expect("stream stays open");
+    assert_eq!(job.process_instance_key, instance);
+    assert_eq!(job.worker, "streamer");
+    drop(stream);
+
+    let request = proto::SetVariablesRequest {
+        element_instance_key: instance,
+        variables: r#"{"b": 2}"#.to_string(),
+        local: false,
+        operation_reference: None,
+    };
+    let key = client.set_variables(request).await.expect("sets").into_inner().key;
+    assert!(key > 0);
+
+    let request = proto::CancelProcessInstanceRequest { process_instance_key: instance, operation_reference: None };
+    client.cancel_process_instance(request).await.expect("cancels");
+    let status = client.cancel_process_instance(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    server.stop().await;
+}
