@@ -19,12 +19,7 @@ pub struct Command {
 
 impl Command {
     pub fn new(intent: Intent, key: i64, value: RecordValue) -> Command {
-        Command {
-            intent,
-            key,
-            value,
-            request_id: None,
-        }
+        Command { intent, key, value, request_id: None }
     }
 
     pub fn with_request(mut self, request_id: RequestId) -> Command {
@@ -83,9 +78,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(partition_id: u32) -> Engine {
-        Engine {
-            state: State::new(partition_id),
-        }
+        Engine { state: State::new(partition_id) }
     }
 
     pub fn from_state(state: State) -> Engine {
@@ -122,12 +115,7 @@ impl Engine {
             rejection: None,
         };
         output.records.push(record.clone());
-        let mut ctx = Ctx {
-            state: &mut self.state,
-            out: output,
-            queue: VecDeque::new(),
-            now: timestamp_ms,
-        };
+        let mut ctx = Ctx { state: &mut self.state, out: output, queue: VecDeque::new(), now: timestamp_ms };
         ctx.queue.push_back(record);
         let mut processed = 0;
         while let Some(command) = ctx.queue.pop_front() {
@@ -163,32 +151,16 @@ impl Engine {
     /// at most `limit` of them.
     pub fn due_commands(&self, now_ms: i64, limit: usize) -> Vec<Command> {
         let mut commands = Vec::new();
-        let timed_out = self
-            .state
-            .deadlines
-            .iter()
-            .take_while(|(due, _)| *due <= now_ms);
+        let timed_out = self.state.deadlines.iter().take_while(|(due, _)| *due <= now_ms);
         for (_, key) in timed_out.take(limit) {
             if let Some(job) = self.state.jobs.get(key) {
-                commands.push(Command::new(
-                    Intent::TimeOut,
-                    *key,
-                    RecordValue::Job(job.record.clone()),
-                ));
+                commands.push(Command::new(Intent::TimeOut, *key, RecordValue::Job(job.record.clone())));
             }
         }
-        let recurring = self
-            .state
-            .backoffs
-            .iter()
-            .take_while(|(due, _)| *due <= now_ms);
+        let recurring = self.state.backoffs.iter().take_while(|(due, _)| *due <= now_ms);
         for (_, key) in recurring.take(limit.saturating_sub(commands.len())) {
             if let Some(job) = self.state.jobs.get(key) {
-                commands.push(Command::new(
-                    Intent::RecurAfterBackoff,
-                    *key,
-                    RecordValue::Job(job.record.clone()),
-                ));
+                commands.push(Command::new(Intent::RecurAfterBackoff, *key, RecordValue::Job(job.record.clone())));
             }
         }
         commands
@@ -209,13 +181,7 @@ impl Ctx<'_> {
     }
 
     /// Appends an event and applies it: the only way processing changes state.
-    pub fn event(
-        &mut self,
-        source: &Record,
-        key: i64,
-        intent: Intent,
-        value: RecordValue,
-    ) -> usize {
+    pub fn event(&mut self, source: &Record, key: i64, intent: Intent, value: RecordValue) -> usize {
         let record = Record {
             position: self.state.next_position(),
             source_position: source.position,
@@ -260,16 +226,10 @@ impl Ctx<'_> {
             intent: command.intent,
             value: command.value.clone(),
             request_id: None,
-            rejection: Some(Rejection {
-                rejection_type,
-                reason,
-            }),
+            rejection: Some(Rejection { rejection_type, reason }),
         };
         if let Some(request_id) = command.request_id {
-            self.out.responses.push(Response {
-                request_id,
-                record: record.clone(),
-            });
+            self.out.responses.push(Response { request_id, record: record.clone() });
         }
         self.out.records.push(record);
     }

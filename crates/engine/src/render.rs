@@ -14,19 +14,11 @@ pub fn record(record: &Record) -> String {
         RecordType::Event => 'E',
         RecordType::CommandRejection => 'R',
     };
-    let _ = write!(
-        line,
-        "{kind} {} {}",
-        record.value_type().as_str(),
-        record.intent.as_str()
-    );
+    let _ = write!(line, "{kind} {} {}", record.value_type().as_str(), record.intent.as_str());
     match &record.value {
         RecordValue::Deployment(value) => {
-            let processes: Vec<String> = value
-                .processes
-                .iter()
-                .map(|p| format!("{}:{}", p.bpmn_process_id, p.version))
-                .collect();
+            let processes: Vec<String> =
+                value.processes.iter().map(|p| format!("{}:{}", p.bpmn_process_id, p.version)).collect();
             if !processes.is_empty() {
                 let _ = write!(line, " [{}]", processes.join(", "));
             }
@@ -36,32 +28,18 @@ pub fn record(record: &Record) -> String {
         }
         RecordValue::ProcessInstance(value) if value.element_id.is_empty() => {}
         RecordValue::ProcessInstance(value) => {
-            let _ = write!(
-                line,
-                " {} {}",
-                value.bpmn_element_type.as_str(),
-                value.element_id
-            );
+            let _ = write!(line, " {} {}", value.bpmn_element_type.as_str(), value.element_id);
         }
         RecordValue::ProcessInstanceCreation(value) => {
             let _ = write!(line, " {}", value.bpmn_process_id);
         }
         RecordValue::ProcessInstanceResult(value) => {
-            let _ = write!(
-                line,
-                " {} {}",
-                value.bpmn_process_id,
-                serde_json::Value::Object(value.variables.clone())
-            );
+            let _ = write!(line, " {} {}", value.bpmn_process_id, serde_json::Value::Object(value.variables.clone()));
         }
         // Job commands from workers carry only what the worker sent: the key and its payload.
         RecordValue::Job(value) if value.job_type.is_empty() => {}
         RecordValue::Job(value) => {
-            let _ = write!(
-                line,
-                " {} {} retries={}",
-                value.job_type, value.element_id, value.retries
-            );
+            let _ = write!(line, " {} {} retries={}", value.job_type, value.element_id, value.retries);
             if !value.error_code.is_empty() {
                 let _ = write!(line, " code={}", value.error_code);
             }
@@ -73,31 +51,16 @@ pub fn record(record: &Record) -> String {
             let _ = write!(line, " {}={}", value.name, value.value);
         }
         RecordValue::VariableDocument(value) => {
-            let _ = write!(
-                line,
-                " {:?} {}",
-                value.update_semantics,
-                serde_json::Value::Object(value.variables.clone())
-            );
+            let _ =
+                write!(line, " {:?} {}", value.update_semantics, serde_json::Value::Object(value.variables.clone()));
         }
         RecordValue::Incident(value) if value.element_id.is_empty() => {}
         RecordValue::Incident(value) => {
-            let _ = write!(
-                line,
-                " {} {} \"{}\"",
-                value.error_type.as_str(),
-                value.element_id,
-                value.error_message
-            );
+            let _ = write!(line, " {} {} \"{}\"", value.error_type.as_str(), value.element_id, value.error_message);
         }
     }
     if let Some(rejection) = &record.rejection {
-        let _ = write!(
-            line,
-            " !{} \"{}\"",
-            rejection.rejection_type.as_str(),
-            rejection.reason
-        );
+        let _ = write!(line, " !{} \"{}\"", rejection.rejection_type.as_str(), rejection.reason);
     }
     line
 }

@@ -173,15 +173,9 @@ impl State {
         self.processes.get(key)
     }
 
-    pub fn process_by_version(
-        &self,
-        bpmn_process_id: &str,
-        version: i32,
-    ) -> Option<&DeployedProcess> {
+    pub fn process_by_version(&self, bpmn_process_id: &str, version: i32) -> Option<&DeployedProcess> {
         let keys = self.versions.get(bpmn_process_id)?;
-        keys.iter()
-            .filter_map(|k| self.processes.get(k))
-            .find(|p| p.record.version == version)
+        keys.iter().filter_map(|k| self.processes.get(k)).find(|p| p.record.version == version)
     }
 
     pub fn variable(&self, scope_key: i64, name: &str) -> Option<&Variable> {
@@ -197,10 +191,7 @@ impl State {
     /// Whether any job of `job_type` can be activated now.
     pub fn has_activatable(&self, job_type: &str) -> bool {
         let from: (Arc<str>, i64) = (Arc::from(job_type), i64::MIN);
-        self.activatable
-            .range(from..)
-            .next()
-            .is_some_and(|(t, _)| &**t == job_type)
+        self.activatable.range(from..).next().is_some_and(|(t, _)| &**t == job_type)
     }
 
     /// Keeps the counters of a replayed record; every record, also commands, carries them.
@@ -223,10 +214,7 @@ impl State {
                 {
                     self.awaiting_results.insert(
                         value.process_instance_key,
-                        AwaitingResult {
-                            request_id,
-                            fetch_variables: value.fetch_variables.clone(),
-                        },
+                        AwaitingResult { request_id, fetch_variables: value.fetch_variables.clone() },
                     );
                 }
             }
@@ -237,20 +225,12 @@ impl State {
                 match scope.get_mut(&value.name) {
                     Some(variable) => variable.value = value.value.clone(),
                     None => {
-                        scope.insert(
-                            value.name.clone(),
-                            Variable {
-                                key: record.key,
-                                value: value.value.clone(),
-                            },
-                        );
+                        scope.insert(value.name.clone(), Variable { key: record.key, value: value.value.clone() });
                     }
                 }
             }
             RecordValue::Incident(value) => self.apply_incident(record, value),
-            RecordValue::Deployment(_)
-            | RecordValue::ProcessInstanceResult(_)
-            | RecordValue::VariableDocument(_) => {}
+            RecordValue::Deployment(_) | RecordValue::ProcessInstanceResult(_) | RecordValue::VariableDocument(_) => {}
         }
     }
 
@@ -262,27 +242,14 @@ impl State {
                 value.bpmn_process_id, record.key
             )
         });
-        let graph = definitions
-            .processes
-            .into_iter()
-            .find(|p| p.id == value.bpmn_process_id)
-            .unwrap_or_else(|| {
-                panic!(
-                    "resource {} no longer contains process {}. This indicates data corruption.",
-                    value.resource_name, value.bpmn_process_id
-                )
-            });
-        self.processes.insert(
-            value.process_definition_key,
-            DeployedProcess {
-                record: value.clone(),
-                graph,
-            },
-        );
-        self.versions
-            .entry(value.bpmn_process_id.clone())
-            .or_default()
-            .push(value.process_definition_key);
+        let graph = definitions.processes.into_iter().find(|p| p.id == value.bpmn_process_id).unwrap_or_else(|| {
+            panic!(
+                "resource {} no longer contains process {}. This indicates data corruption.",
+                value.resource_name, value.bpmn_process_id
+            )
+        });
+        self.processes.insert(value.process_definition_key, DeployedProcess { record: value.clone(), graph });
+        self.versions.entry(value.bpmn_process_id.clone()).or_default().push(value.process_definition_key);
     }
 
     fn graph_of(&self, process_definition_key: i64) -> &Arc<Process> {
@@ -333,8 +300,7 @@ impl State {
             Intent::ElementCompleted | Intent::ElementTerminated => {
                 self.remove_element(key, value);
                 if record.intent == Intent::ElementCompleted
-                    && value.bpmn_element_type
-                        == BpmnElementType::Element(ElementKind::TerminateEndEvent)
+                    && value.bpmn_element_type == BpmnElementType::Element(ElementKind::TerminateEndEvent)
                     && let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key)
                 {
                     // Tokens still travelling or waiting at joins die with the scope.
@@ -349,17 +315,11 @@ impl State {
                     return;
                 };
                 let Some(flow) = graph.flows.iter().find(|f| f.id == value.element_id) else {
-                    panic!(
-                        "unknown sequence flow {}. This indicates data corruption.",
-                        value.element_id
-                    );
+                    panic!("unknown sequence flow {}. This indicates data corruption.", value.element_id);
                 };
                 scope.active_flows += 1;
                 if graph.element(flow.target).is_join() {
-                    *scope
-                        .join_tokens
-                        .entry((flow.target, flow.idx))
-                        .or_default() += 1;
+                    *scope.join_tokens.entry((flow.target, flow.idx)).or_default() += 1;
                 }
             }
             _ => {}
@@ -368,9 +328,7 @@ impl State {
 
     fn set_lifecycle(&mut self, key: i64, to: LifecycleState) {
         let Some(instance) = self.element_instances.get_mut(&key) else {
-            panic!(
-                "lifecycle event for unknown element instance {key}. This indicates data corruption."
-            );
+            panic!("lifecycle event for unknown element instance {key}. This indicates data corruption.");
         };
         assert!(
             instance.state.can_transition_to(to),
@@ -395,14 +353,7 @@ impl State {
         let key = record.key;
         match record.intent {
             Intent::Created => {
-                self.jobs.insert(
-                    key,
-                    Job {
-                        key,
-                        state: JobState::Activatable,
-                        record: value.clone(),
-                    },
-                );
+                self.jobs.insert(key, Job { key, state: JobState::Activatable, record: value.clone() });
                 self.activatable.insert((value.job_type.clone(), key));
                 if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {
                     element.job_key = key;
@@ -416,9 +367,7 @@ impl State {
                     element.job_key = -1;
                 }
             }
-            Intent::TimedOut | Intent::RecurredAfterBackoff => {
-                self.update_job(key, value, JobState::Activatable)
-            }
+            Intent::TimedOut | Intent::RecurredAfterBackoff => self.update_job(key, value, JobState::Activatable),
             Intent::Failed => {
                 let state = if value.retries <= 0 {
                     JobState::Failed
@@ -454,15 +403,13 @@ impl State {
     fn unindex_job(&mut self, job: &Job) {
         match job.state {
             JobState::Activatable => {
-                self.activatable
-                    .remove(&(job.record.job_type.clone(), job.key));
+                self.activatable.remove(&(job.record.job_type.clone(), job.key));
             }
             JobState::Activated => {
                 self.deadlines.remove(&(job.record.deadline_ms, job.key));
             }
             JobState::BackingOff => {
-                self.backoffs
-                    .remove(&(job.record.recurring_time_ms, job.key));
+                self.backoffs.remove(&(job.record.recurring_time_ms, job.key));
             }
             JobState::Failed | JobState::ErrorThrown => {}
         }
@@ -471,15 +418,13 @@ impl State {
     fn index_job(&mut self, job: &Job) {
         match job.state {
             JobState::Activatable => {
-                self.activatable
-                    .insert((job.record.job_type.clone(), job.key));
+                self.activatable.insert((job.record.job_type.clone(), job.key));
             }
             JobState::Activated => {
                 self.deadlines.insert((job.record.deadline_ms, job.key));
             }
             JobState::BackingOff => {
-                self.backoffs
-                    .insert((job.record.recurring_time_ms, job.key));
+                self.backoffs.insert((job.record.recurring_time_ms, job.key));
             }
             JobState::Failed | JobState::ErrorThrown => {}
         }

@@ -25,7 +25,9 @@ fn end_reached(t: &TestEngine) -> String {
         .iter()
         .filter(|r| r.intent == Intent::ElementCompleted)
         .filter_map(|r| match &r.value {
-            RecordValue::ProcessInstance(v) if v.bpmn_element_type.as_str() == "END_EVENT" => Some(v.element_id.to_string()),
+            RecordValue::ProcessInstance(v) if v.bpmn_element_type.as_str() == "END_EVENT" => {
+                Some(v.element_id.to_string())
+            }
             _ => None,
         })
         .next_back()
@@ -57,7 +59,8 @@ fn the_first_true_condition_in_model_order_wins() {
         E PROCESS_INSTANCE ELEMENT_COMPLETING END_EVENT big
         E PROCESS_INSTANCE ELEMENT_COMPLETED END_EVENT big
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
-        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]].assert_eq(&t.lifecycle());
+        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]]
+    .assert_eq(&t.lifecycle());
     t.create("p", json!({"amount": 50}));
     assert_eq!(end_reached(&t), "medium");
 }
@@ -87,7 +90,8 @@ fn no_matching_flow_and_no_default_raises_an_incident_resolved_after_fixing_vari
     let pi = t.create("p", json!({"approved": "maybe"}));
     assert!(!t.is_completed(pi));
     let incident = t.incident_keys()[0];
-    expect!["Expected result of the expression 'approved = true' to be 'BOOLEAN', but was 'NULL'"].assert_eq(&t.state().incidents[&incident].error_message);
+    expect!["Expected result of the expression 'approved = true' to be 'BOOLEAN', but was 'NULL'"]
+        .assert_eq(&t.state().incidents[&incident].error_message);
     assert_eq!(t.state().incidents[&incident].error_type, ErrorType::ConditionError);
 
     t.set_variables(pi, json!({"approved": true}), false);
@@ -104,7 +108,8 @@ fn no_matching_flow_and_no_default_raises_an_incident_resolved_after_fixing_vari
         E PROCESS_INSTANCE ELEMENT_COMPLETING END_EVENT yes
         E PROCESS_INSTANCE ELEMENT_COMPLETED END_EVENT yes
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
-        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]].assert_eq(&t.lifecycle());
+        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]]
+    .assert_eq(&t.lifecycle());
 }
 
 #[test]

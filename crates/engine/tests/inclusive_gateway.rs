@@ -51,7 +51,8 @@ fn forks_on_every_true_condition_and_joins_them() {
         E PROCESS_INSTANCE ELEMENT_COMPLETING END_EVENT end
         E PROCESS_INSTANCE ELEMENT_COMPLETED END_EVENT end
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
-        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]].assert_eq(&t.lifecycle());
+        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]]
+    .assert_eq(&t.lifecycle());
     assert!(t.is_completed(pi));
 }
 

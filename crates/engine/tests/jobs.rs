@@ -54,7 +54,8 @@ fn a_failed_job_with_retries_left_is_activatable_again() {
         E JOB FAILED work task retries=2
         C JOB_BATCH ACTIVATE work jobs=0
         E JOB_BATCH ACTIVATED work jobs=1
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
 }
 
 #[test]
@@ -71,7 +72,8 @@ fn a_failed_job_with_back_off_waits_for_it() {
     expect![[r#"
         C JOB RECUR_AFTER_BACKOFF work task retries=2
         E JOB RECURRED_AFTER_BACKOFF work task retries=2
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     assert_eq!(t.activate("work", 1).len(), 1);
 }
 
@@ -85,7 +87,8 @@ fn a_job_out_of_retries_raises_an_incident_resolved_after_retries_are_updated() 
         C JOB FAIL
         E JOB FAILED work task retries=0
         E INCIDENT CREATED JOB_NO_RETRIES task "service down"
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     assert!(t.activate("work", 1).is_empty());
     let incident = t.incident_keys()[0];
     assert_eq!(t.state().incidents[&incident].job_key, key);
@@ -105,7 +108,8 @@ fn a_job_out_of_retries_raises_an_incident_resolved_after_retries_are_updated() 
         C INCIDENT RESOLVE
         E INCIDENT RESOLVED JOB_NO_RETRIES task "service down"
         E JOB RECURRED_AFTER_BACKOFF work task retries=3
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     let jobs = t.activate("work", 1);
     assert_eq!(jobs[0].1.retries, 3);
     t.complete(jobs[0].0, json!({}));
@@ -137,7 +141,8 @@ fn a_timed_out_job_is_activatable_again_and_a_late_completion_is_rejected() {
     expect![[r#"
         C JOB TIME_OUT work task retries=3
         E JOB TIMED_OUT work task retries=3
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     let (again, job) = t.activate("work", 1).remove(0);
     assert_eq!(again, key);
     assert_eq!(job.retries, 3, "a time-out does not use up a retry");

@@ -48,7 +48,8 @@ fn the_join_waits_for_every_branch() {
         E PROCESS_INSTANCE ELEMENT_COMPLETING END_EVENT end
         E PROCESS_INSTANCE ELEMENT_COMPLETED END_EVENT end
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
-        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]].assert_eq(&t.lifecycle());
+        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]]
+    .assert_eq(&t.lifecycle());
     assert!(t.is_completed(pi));
     assert_eq!(t.final_variables(pi), json!({"a": 1, "b": 2, "c": 3}));
 }

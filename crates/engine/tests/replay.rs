@@ -11,9 +11,12 @@ use support::*;
 fn models() -> Vec<Bpmn> {
     let inner = Bpmn::process("inner").start("s").service("inner", "b").end("e").chain(&["s", "inner", "e"]);
     vec![
-        Bpmn::process("seq").start("start").service("t1", "a").service("t2", "b").end("end").chain(&[
-            "start", "t1", "t2", "end",
-        ]),
+        Bpmn::process("seq")
+            .start("start")
+            .service("t1", "a")
+            .service("t2", "b")
+            .end("end")
+            .chain(&["start", "t1", "t2", "end"]),
         Bpmn::process("par")
             .start("start")
             .parallel("fork")

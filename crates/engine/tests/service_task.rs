@@ -8,11 +8,7 @@ use serde_json::json;
 use support::*;
 
 fn one_task() -> Bpmn {
-    Bpmn::process("p")
-        .start("start")
-        .service("task", "work")
-        .end("end")
-        .chain(&["start", "task", "end"])
+    Bpmn::process("p").start("start").service("task", "work").end("end").chain(&["start", "task", "end"])
 }
 
 #[test]
@@ -65,7 +61,8 @@ fn a_service_task_creates_a_job_and_completes_with_it() {
         C PROCESS_INSTANCE COMPLETE_ELEMENT PROCESS p
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
         E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     assert!(t.is_completed(pi));
     assert_eq!(t.final_variables(pi), json!({"order": 7, "paid": true}));
     assert!(t.state().element_instances.is_empty());
@@ -105,25 +102,15 @@ fn every_job_based_task_kind_creates_a_job_of_its_type() {
     t.complete(jobs[0].0, json!({"approved": true}));
 
     let jobs = t.activate("dmn-risk", 1);
-    assert_eq!(
-        jobs.len(),
-        1,
-        "the job type is a FEEL expression evaluated at activation"
-    );
+    assert_eq!(jobs.len(), 1, "the job type is a FEEL expression evaluated at activation");
     t.complete(jobs[0].0, json!({}));
 
     let jobs = t.activate("script-worker", 1);
-    assert_eq!(
-        serde_json::Value::Object((*jobs[0].1.custom_headers).clone()),
-        json!({"language": "js"})
-    );
+    assert_eq!(serde_json::Value::Object((*jobs[0].1.custom_headers).clone()), json!({"language": "js"}));
     t.complete(jobs[0].0, json!({}));
 
     assert!(t.is_completed(pi));
-    assert_eq!(
-        t.final_variables(pi),
-        json!({"kind": "risk", "approved": true})
-    );
+    assert_eq!(t.final_variables(pi), json!({"kind": "risk", "approved": true}));
 }
 
 #[test]
@@ -131,7 +118,12 @@ fn a_job_type_expression_that_fails_raises_an_incident_until_resolved() {
     let mut t = TestEngine::new();
     let model = Bpmn::process("p")
         .start("start")
-        .element("serviceTask", "task", "", r#"<bpmn:extensionElements><zeebe:taskDefinition type="=queue"/></bpmn:extensionElements>"#)
+        .element(
+            "serviceTask",
+            "task",
+            "",
+            r#"<bpmn:extensionElements><zeebe:taskDefinition type="=queue"/></bpmn:extensionElements>"#,
+        )
         .end("end")
         .chain(&["start", "task", "end"]);
     t.deploy_ok(&model);
@@ -141,11 +133,7 @@ fn a_job_type_expression_that_fails_raises_an_incident_until_resolved() {
     let incident = t.state().incidents[&incidents[0]].clone();
     assert_eq!(incident.error_type, ErrorType::ExtractValueError);
     assert_eq!(&*incident.element_id, "task");
-    assert!(
-        incident.error_message.contains("queue"),
-        "{}",
-        incident.error_message
-    );
+    assert!(incident.error_message.contains("queue"), "{}", incident.error_message);
 
     t.set_variables(pi, json!({"queue": "billing"}), false);
     t.mark();

@@ -65,7 +65,8 @@ fn a_subprocess_runs_its_own_flow_and_then_continues() {
         E PROCESS_INSTANCE ELEMENT_COMPLETED SUB_PROCESS sub
         E PROCESS_INSTANCE SEQUENCE_FLOW_TAKEN SEQUENCE_FLOW flow_2
         E PROCESS_INSTANCE ELEMENT_ACTIVATING SERVICE_TASK after
-        E PROCESS_INSTANCE ELEMENT_ACTIVATED SERVICE_TASK after"#]].assert_eq(&t.lifecycle());
+        E PROCESS_INSTANCE ELEMENT_ACTIVATED SERVICE_TASK after"#]]
+    .assert_eq(&t.lifecycle());
     t.work("after", json!({}));
     assert!(t.is_completed(pi));
     assert_eq!(t.final_variables(pi), json!({"x": 1}));
@@ -75,13 +76,18 @@ fn a_subprocess_runs_its_own_flow_and_then_continues() {
 fn input_mappings_make_local_variables_and_output_mappings_write_outwards() {
     let mut t = TestEngine::new();
     let mappings = io(&[("=order.total", "amount"), ("=\"EUR\"", "currency")], &[("=receipt.id", "receipt_id")]);
-    let model = Bpmn::process("p").start("start").service_with("pay", "pay", &mappings).end("end").chain(&[
-        "start", "pay", "end",
-    ]);
+    let model = Bpmn::process("p")
+        .start("start")
+        .service_with("pay", "pay", &mappings)
+        .end("end")
+        .chain(&["start", "pay", "end"]);
     t.deploy_ok(&model);
     let pi = t.create("p", json!({"order": {"total": 42.5, "id": "o-1"}}));
     let (key, job) = t.activate("pay", 1).remove(0);
-    assert_eq!(job.variables, object(json!({"amount": 42.5, "currency": "EUR", "order": {"total": 42.5, "id": "o-1"}})));
+    assert_eq!(
+        job.variables,
+        object(json!({"amount": 42.5, "currency": "EUR", "order": {"total": 42.5, "id": "o-1"}}))
+    );
     t.mark();
     t.complete(key, json!({"receipt": {"id": "r-9"}, "amount": 0}));
     expect![[r#"
@@ -103,7 +109,8 @@ fn input_mappings_make_local_variables_and_output_mappings_write_outwards() {
         C PROCESS_INSTANCE COMPLETE_ELEMENT PROCESS p
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
         E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     assert!(t.is_completed(pi));
     let vars = t.final_variables(pi);
     assert_eq!(vars["receipt_id"], json!("r-9"));
@@ -131,18 +138,23 @@ fn completion_variables_propagate_to_the_nearest_scope_holding_them() {
     let inner = Bpmn::process("inner").start("s").service("task", "t").end("e").chain(&["s", "task", "e"]);
     let model = Bpmn::process("p")
         .start("start")
-        .element("subProcess", "sub", "", &format!(
-            "<bpmn:extensionElements>{}</bpmn:extensionElements>{}",
-            io(&[("=0", "local_counter")], &[]),
-            // Inner body of the subprocess.
-            {
-                let b = inner;
-                let xml = b.xml();
-                let start = xml.find("isExecutable=\"true\">").unwrap() + "isExecutable=\"true\">".len();
-                let end = xml.rfind("</bpmn:process>").unwrap();
-                xml[start..end].to_string()
-            }
-        ))
+        .element(
+            "subProcess",
+            "sub",
+            "",
+            &format!(
+                "<bpmn:extensionElements>{}</bpmn:extensionElements>{}",
+                io(&[("=0", "local_counter")], &[]),
+                // Inner body of the subprocess.
+                {
+                    let b = inner;
+                    let xml = b.xml();
+                    let start = xml.find("isExecutable=\"true\">").unwrap() + "isExecutable=\"true\">".len();
+                    let end = xml.rfind("</bpmn:process>").unwrap();
+                    xml[start..end].to_string()
+                }
+            ),
+        )
         .end("end")
         .chain(&["start", "sub", "end"]);
     t.deploy_ok(&model);
@@ -181,7 +193,8 @@ fn set_variables_locally_or_by_propagation() {
         C VARIABLE_DOCUMENT UPDATE Local {"c":4}
         E VARIABLE_DOCUMENT UPDATED Local {"c":4}
         E VARIABLE CREATED c=4
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     let unknown = t.set_variables(12345, json!({"x": 1}), false);
     assert_eq!(unknown.rejection.unwrap().rejection_type, RejectionType::NotFound);
     let (_, job) = t.activate("t", 1).remove(0);

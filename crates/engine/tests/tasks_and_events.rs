@@ -49,7 +49,8 @@ fn manual_and_undefined_tasks_and_none_throw_events_pass_through() {
         E PROCESS_INSTANCE ELEMENT_COMPLETING END_EVENT end
         E PROCESS_INSTANCE ELEMENT_COMPLETED END_EVENT end
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
-        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]].assert_eq(&t.lifecycle());
+        E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p"#]]
+    .assert_eq(&t.lifecycle());
 }
 
 #[test]
@@ -160,7 +161,8 @@ fn a_terminate_end_event_ends_the_whole_scope() {
         C PROCESS_INSTANCE COMPLETE_ELEMENT PROCESS p
         E PROCESS_INSTANCE ELEMENT_COMPLETING PROCESS p
         E PROCESS_INSTANCE ELEMENT_COMPLETED PROCESS p
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
 }
 
 #[test]
@@ -191,7 +193,8 @@ fn a_terminate_end_event_in_a_subprocess_ends_only_the_subprocess() {
 #[test]
 fn cancelling_an_instance_terminates_children_first_and_removes_jobs() {
     let mut t = TestEngine::new();
-    let inner = Bpmn::process("inner").start("s").service("inner_task", "inner").end("e").chain(&["s", "inner_task", "e"]);
+    let inner =
+        Bpmn::process("inner").start("s").service("inner_task", "inner").end("e").chain(&["s", "inner_task", "e"]);
     let model = Bpmn::process("p")
         .start("start")
         .parallel("fork")
@@ -224,7 +227,8 @@ fn cancelling_an_instance_terminates_children_first_and_removes_jobs() {
         E PROCESS_INSTANCE ELEMENT_TERMINATED SERVICE_TASK inner_task
         E PROCESS_INSTANCE ELEMENT_TERMINATED SUB_PROCESS sub
         E PROCESS_INSTANCE ELEMENT_TERMINATED PROCESS p
-    "#]].assert_eq(&t.rendered());
+    "#]]
+    .assert_eq(&t.rendered());
     assert!(t.state().element_instances.is_empty());
     assert!(t.state().jobs.is_empty());
     assert!(t.state().variables.is_empty());
@@ -235,12 +239,14 @@ fn cancelling_an_instance_terminates_children_first_and_removes_jobs() {
 #[test]
 fn cancelling_resolves_open_incidents() {
     let mut t = TestEngine::new();
-    let model = Bpmn::process("p").start("start").xor("g", None).end("a").end("b").flow("start", "g").flow_if(
-        "g",
-        "a",
-        "=x",
-    )
-    .flow_if("g", "b", "=not(x)");
+    let model = Bpmn::process("p")
+        .start("start")
+        .xor("g", None)
+        .end("a")
+        .end("b")
+        .flow("start", "g")
+        .flow_if("g", "a", "=x")
+        .flow_if("g", "b", "=not(x)");
     t.deploy_ok(&model);
     let pi = t.create("p", json!({}));
     assert_eq!(t.incident_keys().len(), 1);

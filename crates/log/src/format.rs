@@ -76,22 +76,18 @@ pub(crate) enum BadFrame {
 impl fmt::Display for BadFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BadFrame::IncompleteHeader { remaining } => write!(
-                f,
-                "incomplete frame header ({remaining} of {FRAME_HEADER_LEN} bytes)"
-            ),
-            BadFrame::LengthTooLarge { len } => write!(
-                f,
-                "frame length {len} exceeds the maximum payload of {MAX_PAYLOAD_BYTES} bytes"
-            ),
-            BadFrame::PastEnd { needed, remaining } => write!(
-                f,
-                "frame needs {needed} bytes but only {remaining} remain in the file"
-            ),
-            BadFrame::ChecksumMismatch { stored, computed } => write!(
-                f,
-                "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
-            ),
+            BadFrame::IncompleteHeader { remaining } => {
+                write!(f, "incomplete frame header ({remaining} of {FRAME_HEADER_LEN} bytes)")
+            }
+            BadFrame::LengthTooLarge { len } => {
+                write!(f, "frame length {len} exceeds the maximum payload of {MAX_PAYLOAD_BYTES} bytes")
+            }
+            BadFrame::PastEnd { needed, remaining } => {
+                write!(f, "frame needs {needed} bytes but only {remaining} remain in the file")
+            }
+            BadFrame::ChecksumMismatch { stored, computed } => {
+                write!(f, "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+            }
         }
     }
 }
@@ -105,9 +101,7 @@ pub(crate) struct Frame {
 pub(crate) fn decode_frame(data: &[u8], offset: usize) -> Result<Frame, BadFrame> {
     let rest = data.get(offset..).unwrap_or(&[]);
     if rest.len() < FRAME_HEADER_LEN {
-        return Err(BadFrame::IncompleteHeader {
-            remaining: rest.len(),
-        });
+        return Err(BadFrame::IncompleteHeader { remaining: rest.len() });
     }
     let len = read_u32(rest, 0) as usize;
     if len > MAX_PAYLOAD_BYTES {
@@ -115,10 +109,7 @@ pub(crate) fn decode_frame(data: &[u8], offset: usize) -> Result<Frame, BadFrame
     }
     let total = FRAME_HEADER_LEN + len;
     if rest.len() < total {
-        return Err(BadFrame::PastEnd {
-            needed: total as u64,
-            remaining: rest.len() as u64,
-        });
+        return Err(BadFrame::PastEnd { needed: total as u64, remaining: rest.len() as u64 });
     }
     let stored = read_u32(rest, 4);
     let position = read_u64(rest, 8);
@@ -127,10 +118,7 @@ pub(crate) fn decode_frame(data: &[u8], offset: usize) -> Result<Frame, BadFrame
     if stored != computed {
         return Err(BadFrame::ChecksumMismatch { stored, computed });
     }
-    Ok(Frame {
-        position,
-        len: total,
-    })
+    Ok(Frame { position, len: total })
 }
 
 pub(crate) fn read_u32(data: &[u8], at: usize) -> u32 {
@@ -146,10 +134,7 @@ pub(crate) fn read_u64(data: &[u8], at: usize) -> u64 {
 }
 
 pub(crate) fn segment_file_name(first_position: u64) -> String {
-    format!(
-        "{first_position:0width$}{SEGMENT_SUFFIX}",
-        width = SEGMENT_DIGITS
-    )
+    format!("{first_position:0width$}{SEGMENT_SUFFIX}", width = SEGMENT_DIGITS)
 }
 
 /// Only exact `<20 digits>.log` names count, so stray files (editor backups, snapshots kept

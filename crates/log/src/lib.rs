@@ -29,9 +29,7 @@ pub use reader::Reader;
 pub use recovery::{Recovery, Truncation};
 
 use error::io_err;
-use format::{
-    FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, encode_frame, segment_file_name, segment_header,
-};
+use format::{FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, encode_frame, segment_file_name, segment_header};
 use reader::SegmentView;
 
 /// Tuning knobs for [`Log::open`].
@@ -49,10 +47,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            segment_bytes_max: 64 << 20,
-            fsync: true,
-        }
+        Options { segment_bytes_max: 64 << 20, fsync: true }
     }
 }
 
@@ -141,25 +136,16 @@ impl Log {
         for (position, payload) in records {
             let len = payload.as_ref().len();
             if len > MAX_PAYLOAD_BYTES {
-                return Err(Error::RecordTooLarge {
-                    position: *position,
-                    len,
-                    max: MAX_PAYLOAD_BYTES,
-                });
+                return Err(Error::RecordTooLarge { position: *position, len, max: MAX_PAYLOAD_BYTES });
             }
             if let Some(previous) = previous
                 && *position <= previous
             {
-                return Err(Error::NonIncreasingPosition {
-                    previous,
-                    position: *position,
-                });
+                return Err(Error::NonIncreasingPosition { previous, position: *position });
             }
             previous = Some(*position);
         }
-        let result = records
-            .iter()
-            .try_for_each(|(position, payload)| self.write_record(*position, payload.as_ref()));
+        let result = records.iter().try_for_each(|(position, payload)| self.write_record(*position, payload.as_ref()));
         if result.is_err() {
             self.poisoned = true;
         }
@@ -188,17 +174,11 @@ impl Log {
     /// Iterates durable records with position ≥ `position`, across segments. Records appended
     /// but not yet synced are not included.
     pub fn read_from(&self, position: u64) -> Reader {
-        let start = self
-            .segments
-            .partition_point(|segment| segment.base <= position)
-            .saturating_sub(1);
+        let start = self.segments.partition_point(|segment| segment.base <= position).saturating_sub(1);
         let views = self.segments[start..]
             .iter()
             .filter(|segment| segment.durable_len > SEGMENT_HEADER_LEN as u64)
-            .map(|segment| SegmentView {
-                path: segment.path.clone(),
-                end: segment.durable_len,
-            })
+            .map(|segment| SegmentView { path: segment.path.clone(), end: segment.durable_len })
             .collect();
         Reader::new(position, views)
     }
@@ -237,10 +217,7 @@ impl Log {
 
     /// Position of the last record made durable by [`Log::sync`].
     pub fn durable_position(&self) -> Option<u64> {
-        self.segments
-            .iter()
-            .rev()
-            .find_map(|segment| segment.durable_last)
+        self.segments.iter().rev().find_map(|segment| segment.durable_last)
     }
 
     /// Number of segment files.
@@ -257,11 +234,7 @@ impl Log {
     }
 
     fn check_poisoned(&self) -> Result<()> {
-        if self.poisoned {
-            Err(Error::Poisoned)
-        } else {
-            Ok(())
-        }
+        if self.poisoned { Err(Error::Poisoned) } else { Ok(()) }
     }
 
     fn write_record(&mut self, position: u64, payload: &[u8]) -> Result<()> {
@@ -269,8 +242,7 @@ impl Log {
         let roll = match self.segments.last() {
             None => true,
             Some(segment) => {
-                segment.last.is_some()
-                    && segment.len.saturating_add(frame_len) > self.options.segment_bytes_max
+                segment.last.is_some() && segment.len.saturating_add(frame_len) > self.options.segment_bytes_max
             }
         };
         if roll {
@@ -297,10 +269,7 @@ impl Log {
             // damage in any segment but the last as corruption, so a crash must never leave an
             // unsynced tail behind a later segment.
             if self.options.fsync {
-                active
-                    .file
-                    .sync_data()
-                    .map_err(io_err("sync log segment", &segment.path))?;
+                active.file.sync_data().map_err(io_err("sync log segment", &segment.path))?;
             }
             segment.durable_len = segment.len;
             segment.durable_last = segment.last;
@@ -332,10 +301,7 @@ impl Log {
         };
         flush_pending(active, &segment.path)?;
         if self.options.fsync {
-            active
-                .file
-                .sync_data()
-                .map_err(io_err("sync log segment", &segment.path))?;
+            active.file.sync_data().map_err(io_err("sync log segment", &segment.path))?;
             if self.dir_dirty {
                 sync_dir(&self.dir)?;
             }
@@ -351,10 +317,7 @@ fn flush_pending(active: &mut Active, path: &Path) -> Result<()> {
     if active.pending.is_empty() {
         return Ok(());
     }
-    active
-        .file
-        .write_all(&active.pending)
-        .map_err(io_err("write log segment", path))?;
+    active.file.write_all(&active.pending).map_err(io_err("write log segment", path))?;
     active.pending.clear();
     Ok(())
 }
@@ -370,11 +333,7 @@ fn lock_dir(dir: &Path) -> Result<File> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
-        Err(fs::TryLockError::Error(source)) => Err(Error::Io {
-            action: "lock",
-            path,
-            source,
-        }),
+        Err(fs::TryLockError::Error(source)) => Err(Error::Io { action: "lock", path, source }),
     }
 }
 
@@ -383,9 +342,7 @@ fn lock_dir(dir: &Path) -> Result<File> {
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
-        File::open(dir)
-            .and_then(|handle| handle.sync_all())
-            .map_err(io_err("sync directory", dir))
+        File::open(dir).and_then(|handle| handle.sync_all()).map_err(io_err("sync directory", dir))
     }
     #[cfg(not(unix))]
     {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result, corrupt, io_err};
 use crate::format::{
-    FORMAT_VERSION, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN,
-    check_segment_header, checksum, read_u32, read_u64,
+    FORMAT_VERSION, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN, check_segment_header,
+    checksum, read_u32, read_u64,
 };
 
 #[derive(Debug, Clone)]
@@ -39,12 +39,7 @@ struct Cursor {
 
 impl Reader {
     pub(crate) fn new(from: u64, segments: Vec<SegmentView>) -> Reader {
-        Reader {
-            from,
-            pending: segments.into_iter(),
-            current: None,
-            finished: false,
-        }
+        Reader { from, pending: segments.into_iter(), current: None, finished: false }
     }
 
     fn open(view: SegmentView) -> Result<Cursor> {
@@ -52,27 +47,17 @@ impl Reader {
         let file = File::open(&path).map_err(io_err("open log segment for reading", &path))?;
         let mut file = BufReader::with_capacity(256 << 10, file);
         let mut header = [0u8; SEGMENT_HEADER_LEN];
-        file.read_exact(&mut header)
-            .map_err(io_err("read log segment header", &path))?;
+        file.read_exact(&mut header).map_err(io_err("read log segment header", &path))?;
         match check_segment_header(&header) {
             HeaderCheck::Valid => {}
             HeaderCheck::UnsupportedVersion(found) => {
-                return Err(Error::UnsupportedFormat {
-                    path,
-                    found,
-                    supported: FORMAT_VERSION,
-                });
+                return Err(Error::UnsupportedFormat { path, found, supported: FORMAT_VERSION });
             }
             HeaderCheck::Incomplete | HeaderCheck::BadMagic => {
                 return Err(corrupt(&path, 0, "bad segment header"));
             }
         }
-        Ok(Cursor {
-            path,
-            file,
-            offset: SEGMENT_HEADER_LEN as u64,
-            end: view.end,
-        })
+        Ok(Cursor { path, file, offset: SEGMENT_HEADER_LEN as u64, end: view.end })
     }
 
     fn next_record(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
@@ -89,10 +74,7 @@ impl Reader {
             };
             let frame_offset = cursor.offset;
             let mut header = [0u8; FRAME_HEADER_LEN];
-            cursor
-                .file
-                .read_exact(&mut header)
-                .map_err(io_err("read log segment", &cursor.path))?;
+            cursor.file.read_exact(&mut header).map_err(io_err("read log segment", &cursor.path))?;
             let len = read_u32(&header, 0) as u64;
             let stored = read_u32(&header, 4);
             let position = read_u64(&header, 8);
@@ -109,17 +91,11 @@ impl Reader {
             cursor.offset = frame_end;
             if position < self.from {
                 let skip = i64::try_from(len).unwrap_or(i64::MAX);
-                cursor
-                    .file
-                    .seek_relative(skip)
-                    .map_err(io_err("seek in log segment", &cursor.path))?;
+                cursor.file.seek_relative(skip).map_err(io_err("seek in log segment", &cursor.path))?;
                 continue;
             }
             let mut payload = vec![0u8; len as usize];
-            cursor
-                .file
-                .read_exact(&mut payload)
-                .map_err(io_err("read log segment", &cursor.path))?;
+            cursor.file.read_exact(&mut payload).map_err(io_err("read log segment", &cursor.path))?;
             let computed = checksum(position, &payload);
             if computed != stored {
                 return Err(corrupt(

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Result, corrupt, io_err};
 use crate::format::{
-    BadFrame, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN,
-    check_segment_header, decode_frame, parse_segment_file_name, read_u32, read_u64,
-    segment_header,
+    BadFrame, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN, check_segment_header, decode_frame,
+    parse_segment_file_name, read_u32, read_u64, segment_header,
 };
 use crate::{Error, SegmentState, sync_dir};
 
@@ -128,24 +127,13 @@ pub(crate) fn recover(dir: &Path) -> Result<(Vec<SegmentState>, Recovery)> {
 }
 
 fn truncate(path: &Path, len: u64) -> Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io_err("open log segment for truncation", path))?;
-    file.set_len(len)
-        .map_err(io_err("truncate torn tail of log segment", path))?;
+    let file = OpenOptions::new().write(true).open(path).map_err(io_err("open log segment for truncation", path))?;
+    file.set_len(len).map_err(io_err("truncate torn tail of log segment", path))?;
     // sync_all, not sync_data: the new size is the whole point.
-    file.sync_all()
-        .map_err(io_err("sync truncated log segment", path))
+    file.sync_all().map_err(io_err("sync truncated log segment", path))
 }
 
-fn scan_segment(
-    path: &Path,
-    data: &[u8],
-    base: u64,
-    prev_in_log: Option<u64>,
-    is_last: bool,
-) -> Result<Scan> {
+fn scan_segment(path: &Path, data: &[u8], base: u64, prev_in_log: Option<u64>, is_last: bool) -> Result<Scan> {
     match check_segment_header(data) {
         HeaderCheck::Valid => {}
         HeaderCheck::Incomplete if is_last && could_be_torn_header(data) => {
@@ -156,10 +144,7 @@ fn scan_segment(
                 valid_end: 0,
                 torn: Some(Torn {
                     offset: 0,
-                    reason: format!(
-                        "incomplete segment header ({} of {SEGMENT_HEADER_LEN} bytes)",
-                        data.len()
-                    ),
+                    reason: format!("incomplete segment header ({} of {SEGMENT_HEADER_LEN} bytes)", data.len()),
                 }),
             });
         }
@@ -167,10 +152,7 @@ fn scan_segment(
             return Err(corrupt(
                 path,
                 0,
-                format!(
-                    "segment header is incomplete ({} of {SEGMENT_HEADER_LEN} bytes)",
-                    data.len()
-                ),
+                format!("segment header is incomplete ({} of {SEGMENT_HEADER_LEN} bytes)", data.len()),
             ));
         }
         // A crash can leave a freshly created file zero-filled on some file systems.
@@ -180,18 +162,11 @@ fn scan_segment(
                 last: None,
                 records: 0,
                 valid_end: 0,
-                torn: Some(Torn {
-                    offset: 0,
-                    reason: "segment contains only zero bytes".to_string(),
-                }),
+                torn: Some(Torn { offset: 0, reason: "segment contains only zero bytes".to_string() }),
             });
         }
         HeaderCheck::BadMagic => {
-            return Err(corrupt(
-                path,
-                0,
-                "bad segment header (magic bytes are not BATONLOG)",
-            ));
+            return Err(corrupt(path, 0, "bad segment header (magic bytes are not BATONLOG)"));
         }
         HeaderCheck::UnsupportedVersion(found) => {
             return Err(Error::UnsupportedFormat {
@@ -202,21 +177,13 @@ fn scan_segment(
         }
     }
 
-    let mut scan = Scan {
-        first: None,
-        last: None,
-        records: 0,
-        valid_end: SEGMENT_HEADER_LEN,
-        torn: None,
-    };
+    let mut scan = Scan { first: None, last: None, records: 0, valid_end: SEGMENT_HEADER_LEN, torn: None };
     let mut offset = SEGMENT_HEADER_LEN;
     while offset < data.len() {
         let frame = match decode_frame(data, offset) {
             Ok(frame) => frame,
             Err(bad) => {
-                scan.torn = Some(classify_bad_frame(
-                    path, data, offset, &bad, base, scan.last, is_last,
-                )?);
+                scan.torn = Some(classify_bad_frame(path, data, offset, &bad, base, scan.last, is_last)?);
                 return Ok(scan);
             }
         };
@@ -239,10 +206,7 @@ fn scan_segment(
             return Err(corrupt(
                 path,
                 offset as u64,
-                format!(
-                    "first record has position {} but the segment's file name says {base}",
-                    frame.position
-                ),
+                format!("first record has position {} but the segment's file name says {base}", frame.position),
             ));
         }
         scan.first.get_or_insert(frame.position);
@@ -253,11 +217,7 @@ fn scan_segment(
     }
 
     if scan.records == 0 && !is_last {
-        return Err(corrupt(
-            path,
-            SEGMENT_HEADER_LEN as u64,
-            "segment holds no records although later segments exist",
-        ));
+        return Err(corrupt(path, SEGMENT_HEADER_LEN as u64, "segment holds no records although later segments exist"));
     }
     Ok(scan)
 }
@@ -280,11 +240,7 @@ fn classify_bad_frame(
     is_last: bool,
 ) -> Result<Torn> {
     if !is_last {
-        return Err(corrupt(
-            path,
-            offset as u64,
-            format!("{bad} in a segment that is not the last one"),
-        ));
+        return Err(corrupt(path, offset as u64, format!("{bad} in a segment that is not the last one")));
     }
     let lower = match last_in_segment {
         Some(last) => last.saturating_add(1),
@@ -294,15 +250,10 @@ fn classify_bad_frame(
         return Err(corrupt(
             path,
             offset as u64,
-            format!(
-                "{bad}, but a valid record (position {position}) follows at byte offset {next_offset}"
-            ),
+            format!("{bad}, but a valid record (position {position}) follows at byte offset {next_offset}"),
         ));
     }
-    Ok(Torn {
-        offset,
-        reason: bad.to_string(),
-    })
+    Ok(Torn { offset, reason: bad.to_string() })
 }
 
 /// Positions in one log are dense in practice; a candidate far beyond the last good position

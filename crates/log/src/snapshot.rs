@@ -82,11 +82,8 @@ pub fn write(dir: impl AsRef<Path>, position: u64, bytes: &[u8]) -> Result<PathB
         .truncate(true)
         .open(&tmp)
         .map_err(io_err("create snapshot temp file", &tmp))?;
-    file.write_all(&header)
-        .and_then(|()| file.write_all(bytes))
-        .map_err(io_err("write snapshot temp file", &tmp))?;
-    file.sync_all()
-        .map_err(io_err("sync snapshot temp file", &tmp))?;
+    file.write_all(&header).and_then(|()| file.write_all(bytes)).map_err(io_err("write snapshot temp file", &tmp))?;
+    file.sync_all().map_err(io_err("sync snapshot temp file", &tmp))?;
     drop(file);
     fs::rename(&tmp, &path).map_err(io_err("rename snapshot into place", &path))?;
     sync_dir(dir)?;
@@ -102,18 +99,10 @@ pub fn latest(dir: impl AsRef<Path>) -> Result<Latest> {
     for (position, path) in list(dir)?.into_iter().rev() {
         match load(&path, position)? {
             Ok(bytes) => {
-                result.snapshot = Some(Snapshot {
-                    position,
-                    bytes,
-                    path,
-                });
+                result.snapshot = Some(Snapshot { position, bytes, path });
                 break;
             }
-            Err(reason) => result.skipped.push(SkippedSnapshot {
-                path,
-                position,
-                reason,
-            }),
+            Err(reason) => result.skipped.push(SkippedSnapshot { path, position, reason }),
         }
     }
     Ok(result)
@@ -139,11 +128,9 @@ pub fn prune(dir: impl AsRef<Path>, keep: usize) -> Result<Vec<PathBuf>> {
             }
         }
     }
-    let delete_snapshot = |position: u64| {
-        keep == 0 || (kept.len() == keep && kept.last().is_some_and(|&oldest| position < oldest))
-    };
-    let delete_tmp =
-        |position: u64| keep == 0 || kept.first().is_some_and(|&newest| position < newest);
+    let delete_snapshot =
+        |position: u64| keep == 0 || (kept.len() == keep && kept.last().is_some_and(|&oldest| position < oldest));
+    let delete_tmp = |position: u64| keep == 0 || kept.first().is_some_and(|&newest| position < newest);
 
     let mut removed = Vec::new();
     for (position, path) in snapshots {
@@ -176,39 +163,28 @@ fn remove(path: &Path) -> Result<()> {
 fn load(path: &Path, position: u64) -> Result<Result<Vec<u8>, String>> {
     let mut data = fs::read(path).map_err(io_err("read snapshot", path))?;
     if data.len() < HEADER_LEN {
-        return Ok(Err(format!(
-            "file is {} bytes, shorter than the {HEADER_LEN}-byte header",
-            data.len()
-        )));
+        return Ok(Err(format!("file is {} bytes, shorter than the {HEADER_LEN}-byte header", data.len())));
     }
     if data[..8] != MAGIC {
         return Ok(Err("bad magic bytes (not a snapshot file)".to_string()));
     }
     let version = read_u32(&data, 8);
     if version != VERSION {
-        return Ok(Err(format!(
-            "format version {version}, but this build only understands version {VERSION}"
-        )));
+        return Ok(Err(format!("format version {version}, but this build only understands version {VERSION}")));
     }
     let stored = read_u32(&data, 12);
     let header_position = read_u64(&data, 16);
     let len = read_u64(&data, 24);
     if header_position != position {
-        return Ok(Err(format!(
-            "header says position {header_position} but the file name says {position}"
-        )));
+        return Ok(Err(format!("header says position {header_position} but the file name says {position}")));
     }
     let actual = (data.len() - HEADER_LEN) as u64;
     if len != actual {
-        return Ok(Err(format!(
-            "header says {len} content bytes but the file holds {actual}"
-        )));
+        return Ok(Err(format!("header says {len} content bytes but the file holds {actual}")));
     }
     let computed = crc32c::crc32c(&data[HEADER_LEN..]);
     if stored != computed {
-        return Ok(Err(format!(
-            "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
-        )));
+        return Ok(Err(format!("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")));
     }
     data.drain(..HEADER_LEN);
     Ok(Ok(data))
@@ -244,11 +220,7 @@ fn list_with_suffix(dir: &Path, suffix: &str) -> Result<Vec<(u64, PathBuf)>> {
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_err("list snapshot directory", dir))?;
-        if let Some(position) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| parse_name(name, suffix))
-        {
+        if let Some(position) = entry.file_name().to_str().and_then(|name| parse_name(name, suffix)) {
             found.push((position, entry.path()));
         }
     }

@@ -81,14 +81,7 @@ fn read_from_mid_log() {
     // The reader owns its state, so it can outlive the borrow and move to another thread.
     let reader = log.read_from(700);
     let handle = std::thread::spawn(move || reader.map(|r| r.unwrap().0).collect::<Vec<_>>());
-    assert_eq!(
-        handle.join().unwrap(),
-        positions
-            .iter()
-            .copied()
-            .filter(|p| *p >= 700)
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(handle.join().unwrap(), positions.iter().copied().filter(|p| *p >= 700).collect::<Vec<_>>());
 }
 
 #[test]
@@ -115,30 +108,10 @@ fn non_increasing_positions_are_rejected_and_append_nothing() {
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
     append_all(&mut log, 1..=3);
 
-    let err = log
-        .append(&[(4, b"a".as_slice()), (4, b"b".as_slice())])
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NonIncreasingPosition {
-                previous: 4,
-                position: 4
-            }
-        ),
-        "{err}"
-    );
+    let err = log.append(&[(4, b"a".as_slice()), (4, b"b".as_slice())]).unwrap_err();
+    assert!(matches!(err, Error::NonIncreasingPosition { previous: 4, position: 4 }), "{err}");
     let err = log.append_one(3, b"x").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NonIncreasingPosition {
-                previous: 3,
-                position: 3
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, Error::NonIncreasingPosition { previous: 3, position: 3 }), "{err}");
     assert_eq!(log.last_position(), Some(3));
 
     // The log is still usable after a rejected batch.
@@ -155,10 +128,7 @@ fn oversized_record_is_rejected() {
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
     let huge = vec![0u8; MAX_PAYLOAD_BYTES + 1];
     let err = log.append_one(1, &huge).unwrap_err();
-    assert!(
-        matches!(err, Error::RecordTooLarge { position: 1, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, Error::RecordTooLarge { position: 1, .. }), "{err}");
     append_all(&mut log, 1..=2);
     assert_eq!(read_all(&log, 0), expected(1..=2));
 }
@@ -168,20 +138,12 @@ fn record_larger_than_segment_max_gets_its_own_segment() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), 100);
     let big = vec![7u8; 1000];
-    log.append(&[
-        (1, payload(1).as_slice()),
-        (2, big.as_slice()),
-        (3, payload(3).as_slice()),
-    ])
-    .unwrap();
+    log.append(&[(1, payload(1).as_slice()), (2, big.as_slice()), (3, payload(3).as_slice())]).unwrap();
     log.sync().unwrap();
     assert_eq!(log.segment_count(), 3);
     drop(log);
     let (log, _) = open(dir.path(), 100);
-    assert_eq!(
-        read_all(&log, 0),
-        vec![(1, payload(1)), (2, big), (3, payload(3))]
-    );
+    assert_eq!(read_all(&log, 0), vec![(1, payload(1)), (2, big), (3, payload(3))]);
 }
 
 #[test]
@@ -198,12 +160,7 @@ fn torn_tail_is_truncated_and_appends_continue() {
     let len = file_len(last);
     // Cut the final record (position 40) in the middle.
     let cut = frame_len(40) / 2;
-    fs::OpenOptions::new()
-        .write(true)
-        .open(last)
-        .unwrap()
-        .set_len(len - cut)
-        .unwrap();
+    fs::OpenOptions::new().write(true).open(last).unwrap().set_len(len - cut).unwrap();
 
     let (mut log, recovery) = open(dir.path(), 400);
     assert_eq!(recovery.last_position, Some(39));
@@ -240,12 +197,7 @@ fn torn_tail_cut_inside_frame_header_is_truncated() {
     drop(log);
     let segment = &segment_files(dir.path())[0];
     let len = file_len(segment);
-    fs::OpenOptions::new()
-        .write(true)
-        .open(segment)
-        .unwrap()
-        .set_len(len - frame_len(10) + 5)
-        .unwrap();
+    fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(len - frame_len(10) + 5).unwrap();
     let (log, recovery) = open(dir.path(), ONE_SEGMENT);
     assert_eq!(recovery.truncated_bytes, 5);
     assert_eq!(read_all(&log, 0), expected(1..=9));
@@ -264,15 +216,7 @@ fn garbage_partial_frame_header_at_end_is_truncated() {
     let (mut log, recovery) = open(dir.path(), ONE_SEGMENT);
     assert_eq!(recovery.truncated_bytes, 7);
     assert_eq!(recovery.truncation.as_ref().unwrap().offset, len);
-    assert!(
-        recovery
-            .truncation
-            .as_ref()
-            .unwrap()
-            .reason
-            .contains("incomplete frame header"),
-        "{recovery:?}"
-    );
+    assert!(recovery.truncation.as_ref().unwrap().reason.contains("incomplete frame header"), "{recovery:?}");
     assert_eq!(file_len(segment), len);
     append_all(&mut log, 11..=12);
     drop(log);
@@ -322,13 +266,7 @@ fn checksum_failure_in_final_record_is_a_torn_tail() {
     flip_byte(segment, file_len(segment) - 3);
     let (log, recovery) = open(dir.path(), ONE_SEGMENT);
     assert_eq!(recovery.truncated_bytes, frame_len(10));
-    assert!(
-        recovery
-            .truncation
-            .unwrap()
-            .reason
-            .contains("checksum mismatch")
-    );
+    assert!(recovery.truncation.unwrap().reason.contains("checksum mismatch"));
     assert_eq!(read_all(&log, 0), expected(1..=9));
 }
 
@@ -345,11 +283,7 @@ fn flipped_byte_in_early_record_is_corruption() {
 
     let err = Log::open(dir.path(), options(ONE_SEGMENT)).unwrap_err();
     match &err {
-        Error::Corrupt {
-            segment: path,
-            offset: at,
-            reason,
-        } => {
+        Error::Corrupt { segment: path, offset: at, reason } => {
             assert_eq!(path, segment);
             assert_eq!(*at, offset);
             assert!(reason.contains("checksum mismatch"), "{reason}");
@@ -358,10 +292,7 @@ fn flipped_byte_in_early_record_is_corruption() {
     }
     let message = err.to_string();
     assert!(message.contains("00000000000000000001.log"), "{message}");
-    assert!(
-        message.contains(&format!("corrupt at byte offset {offset}:")),
-        "{message}"
-    );
+    assert!(message.contains(&format!("corrupt at byte offset {offset}:")), "{message}");
     assert!(message.contains("refusing to start"), "{message}");
     // Refusing must not repair anything behind the operator's back.
     assert_eq!(file_len(segment), len_before);
@@ -381,9 +312,7 @@ fn corrupted_length_field_pointing_past_eof_is_corruption_not_a_torn_tail() {
 
     let err = Log::open(dir.path(), options(ONE_SEGMENT)).unwrap_err();
     match &err {
-        Error::Corrupt {
-            offset: at, reason, ..
-        } => {
+        Error::Corrupt { offset: at, reason, .. } => {
             assert_eq!(*at, offset);
             assert!(reason.contains("valid record (position 21)"), "{reason}");
         }
@@ -407,9 +336,7 @@ fn damaged_tail_of_a_non_last_segment_is_corruption() {
 
     let err = Log::open(dir.path(), options(300)).unwrap_err();
     match &err {
-        Error::Corrupt {
-            segment, reason, ..
-        } => {
+        Error::Corrupt { segment, reason, .. } => {
             assert_eq!(segment, first);
             assert!(reason.contains("not the last"), "{reason}");
         }
@@ -427,17 +354,9 @@ fn truncated_non_last_segment_is_corruption() {
     let files = segment_files(dir.path());
     let second = &files[1];
     let len = file_len(second);
-    fs::OpenOptions::new()
-        .write(true)
-        .open(second)
-        .unwrap()
-        .set_len(len - 4)
-        .unwrap();
+    fs::OpenOptions::new().write(true).open(second).unwrap().set_len(len - 4).unwrap();
     let err = Log::open(dir.path(), options(300)).unwrap_err();
-    assert!(
-        matches!(&err, Error::Corrupt { segment, .. } if segment == second),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::Corrupt { segment, .. } if segment == second), "{err}");
 }
 
 #[test]
@@ -449,10 +368,7 @@ fn bad_segment_header_is_corruption() {
     let segment = &segment_files(dir.path())[0];
     flip_byte(segment, 2);
     let err = Log::open(dir.path(), options(ONE_SEGMENT)).unwrap_err();
-    assert!(
-        matches!(&err, Error::Corrupt { offset: 0, reason, .. } if reason.contains("magic")),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::Corrupt { offset: 0, reason, .. } if reason.contains("magic")), "{err}");
 }
 
 #[test]
@@ -476,10 +392,7 @@ fn record_position_not_matching_segment_name_is_corruption() {
     let segment = &segment_files(dir.path())[0];
     fs::rename(segment, dir.path().join("00000000000000000003.log")).unwrap();
     let err = Log::open(dir.path(), options(ONE_SEGMENT)).unwrap_err();
-    assert!(
-        matches!(&err, Error::Corrupt { reason, .. } if reason.contains("file name says 3")),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::Corrupt { reason, .. } if reason.contains("file name says 3")), "{err}");
 }
 
 #[test]
@@ -492,10 +405,7 @@ fn out_of_order_segments_are_corruption() {
     // A copy of the first segment sorted after the others: valid frames, wrong order.
     fs::copy(&files[0], dir.path().join("09999999999999999999.log")).unwrap();
     let err = Log::open(dir.path(), options(300)).unwrap_err();
-    assert!(
-        matches!(&err, Error::Corrupt { reason, .. } if reason.contains("not greater")),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::Corrupt { reason, .. } if reason.contains("not greater")), "{err}");
 }
 
 #[test]
@@ -594,10 +504,7 @@ fn second_open_of_the_same_directory_is_refused() {
 #[test]
 fn fsync_off_still_round_trips() {
     let dir = tempfile::tempdir().unwrap();
-    let options = baton_log::Options {
-        segment_bytes_max: 256,
-        fsync: false,
-    };
+    let options = baton_log::Options { segment_bytes_max: 256, fsync: false };
     let (mut log, _) = Log::open(dir.path(), options).unwrap();
     append_all(&mut log, 1..=50);
     drop(log);
@@ -608,11 +515,8 @@ fn fsync_off_still_round_trips() {
 
 #[test]
 fn corrupt_error_message_reads_as_documented() {
-    let err = Error::Corrupt {
-        segment: "00000000000000000001.log".into(),
-        offset: 4096,
-        reason: "checksum mismatch".into(),
-    };
+    let err =
+        Error::Corrupt { segment: "00000000000000000001.log".into(), offset: 4096, reason: "checksum mismatch".into() };
     assert_eq!(
         err.to_string(),
         "log segment 00000000000000000001.log is corrupt at byte offset 4096: checksum mismatch. \

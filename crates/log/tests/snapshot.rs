@@ -9,10 +9,7 @@ use common::{file_len, flip_byte};
 fn write_then_latest_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let path = snapshot::write(dir.path(), 42, b"state at 42").unwrap();
-    assert_eq!(
-        path.file_name().unwrap(),
-        "snapshot-00000000000000000042.bin"
-    );
+    assert_eq!(path.file_name().unwrap(), "snapshot-00000000000000000042.bin");
     assert_eq!(file_len(&path), (HEADER_LEN + 11) as u64);
 
     let latest = snapshot::latest(dir.path()).unwrap();
@@ -63,18 +60,11 @@ fn corrupt_newest_snapshot_falls_back_to_previous_one() {
 
     let latest = snapshot::latest(dir.path()).unwrap();
     let snap = latest.snapshot.unwrap();
-    assert_eq!(
-        (snap.position, snap.bytes.as_slice()),
-        (20, b"twenty".as_slice())
-    );
+    assert_eq!((snap.position, snap.bytes.as_slice()), (20, b"twenty".as_slice()));
     assert_eq!(latest.skipped.len(), 1);
     assert_eq!(latest.skipped[0].position, 30);
     assert_eq!(latest.skipped[0].path, newest);
-    assert!(
-        latest.skipped[0].reason.contains("checksum mismatch"),
-        "{:?}",
-        latest.skipped
-    );
+    assert!(latest.skipped[0].reason.contains("checksum mismatch"), "{:?}", latest.skipped);
     // Reporting is not repairing: the damaged file stays for inspection.
     assert!(newest.exists());
 }
@@ -84,12 +74,7 @@ fn partial_and_mislabelled_snapshots_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(dir.path(), 1, b"one").unwrap();
     let partial = snapshot::write(dir.path(), 2, b"two, but cut short").unwrap();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&partial)
-        .unwrap()
-        .set_len(HEADER_LEN as u64 + 4)
-        .unwrap();
+    fs::OpenOptions::new().write(true).open(&partial).unwrap().set_len(HEADER_LEN as u64 + 4).unwrap();
     let short = dir.path().join(snapshot::file_name(3));
     fs::write(&short, b"tiny").unwrap();
     let moved = snapshot::write(dir.path(), 4, b"four").unwrap();
@@ -97,11 +82,7 @@ fn partial_and_mislabelled_snapshots_are_skipped() {
 
     let latest = snapshot::latest(dir.path()).unwrap();
     assert_eq!(latest.snapshot.unwrap().position, 1);
-    let reasons: Vec<(u64, &str)> = latest
-        .skipped
-        .iter()
-        .map(|s| (s.position, s.reason.as_str()))
-        .collect();
+    let reasons: Vec<(u64, &str)> = latest.skipped.iter().map(|s| (s.position, s.reason.as_str())).collect();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert_eq!(reasons[0].0, 5);
     assert!(reasons[0].1.contains("file name says 5"), "{reasons:?}");
@@ -137,28 +118,11 @@ fn prune_keeps_the_newest() {
         snapshot::write(dir.path(), position, format!("s{position}").as_bytes()).unwrap();
     }
     let removed = snapshot::prune(dir.path(), 2).unwrap();
-    let removed: Vec<String> = removed
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        removed,
-        vec![
-            snapshot::file_name(10),
-            snapshot::file_name(20),
-            snapshot::file_name(30)
-        ]
-    );
+    let removed: Vec<String> = removed.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(removed, vec![snapshot::file_name(10), snapshot::file_name(20), snapshot::file_name(30)]);
     assert!(dir.path().join(snapshot::file_name(40)).exists());
     assert!(dir.path().join(snapshot::file_name(50)).exists());
-    assert_eq!(
-        snapshot::latest(dir.path())
-            .unwrap()
-            .snapshot
-            .unwrap()
-            .position,
-        50
-    );
+    assert_eq!(snapshot::latest(dir.path()).unwrap().snapshot.unwrap().position, 50);
     assert!(snapshot::prune(dir.path(), 2).unwrap().is_empty());
 }
 
@@ -174,14 +138,7 @@ fn prune_counts_only_valid_snapshots() {
     let removed = snapshot::prune(dir.path(), 1).unwrap();
     assert_eq!(removed, vec![dir.path().join(snapshot::file_name(10))]);
     assert!(bad.exists());
-    assert_eq!(
-        snapshot::latest(dir.path())
-            .unwrap()
-            .snapshot
-            .unwrap()
-            .position,
-        20
-    );
+    assert_eq!(snapshot::latest(dir.path()).unwrap().snapshot.unwrap().position, 20);
 
     // Fewer valid snapshots than asked for: nothing goes.
     assert!(snapshot::prune(dir.path(), 5).unwrap().is_empty());

@@ -81,18 +81,13 @@ pub struct Element {
 impl Element {
     /// A gateway that merges tokens: it waits for more than one incoming flow.
     pub fn is_join(&self) -> bool {
-        matches!(
-            self.kind,
-            ElementKind::ParallelGateway | ElementKind::InclusiveGateway
-        ) && self.incoming.len() > 1
+        matches!(self.kind, ElementKind::ParallelGateway | ElementKind::InclusiveGateway) && self.incoming.len() > 1
     }
 }
 
 /// The kinds of flow element the engine executes. Adding one must not compile until every
 /// `match` over it in the engine handles it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ElementKind {
     Process,
     SubProcess,
@@ -139,9 +134,7 @@ impl ElementKind {
     pub fn bpmn_event_type(self) -> &'static str {
         match self {
             ElementKind::TerminateEndEvent => "TERMINATE",
-            ElementKind::StartEvent
-            | ElementKind::EndEvent
-            | ElementKind::IntermediateThrowEvent => "NONE",
+            ElementKind::StartEvent | ElementKind::EndEvent | ElementKind::IntermediateThrowEvent => "NONE",
             _ => "UNSPECIFIED",
         }
     }

@@ -11,8 +11,8 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    Definitions, Element, ElementIdx, ElementKind, FlowIdx, JobDefinition, Mapping, Process,
-    Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
+    Definitions, Element, ElementIdx, ElementKind, FlowIdx, JobDefinition, Mapping, Process, Script, SequenceFlow,
+    Text, USER_TASK_JOB_TYPE,
 };
 
 const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -30,11 +30,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            bytes_max: 16 * 1024 * 1024,
-            depth_max: 128,
-            nodes_max: 1_000_000,
-        }
+        Limits { bytes_max: 16 * 1024 * 1024, depth_max: 128, nodes_max: 1_000_000 }
     }
 }
 
@@ -77,16 +73,9 @@ pub fn parse_with(xml: &[u8], limits: Limits) -> Result<Definitions, Error> {
             limits.bytes_max
         )));
     }
-    let text = std::str::from_utf8(xml).map_err(|e| {
-        Error::Xml(format!(
-            "the document is not valid UTF-8 ({e}); only UTF-8 is accepted"
-        ))
-    })?;
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: limits.nodes_max,
-        ..Default::default()
-    };
+    let text = std::str::from_utf8(xml)
+        .map_err(|e| Error::Xml(format!("the document is not valid UTF-8 ({e}); only UTF-8 is accepted")))?;
+    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: limits.nodes_max, ..Default::default() };
     let doc = Document::parse_with_options(text, options).map_err(|e| xml_error(e, limits))?;
     check_depth(&doc, limits.depth_max)?;
 
@@ -97,10 +86,7 @@ pub fn parse_with(xml: &[u8], limits: Limits) -> Result<Definitions, Error> {
             message: format!(
                 "the root element must be 'definitions' in the namespace {BPMN_NS}, but it is '{}'{}",
                 root.tag_name().name(),
-                root.tag_name()
-                    .namespace()
-                    .map(|ns| format!(" in the namespace {ns}"))
-                    .unwrap_or_default()
+                root.tag_name().namespace().map(|ns| format!(" in the namespace {ns}")).unwrap_or_default()
             ),
         }]));
     }
@@ -113,17 +99,12 @@ pub fn parse_with(xml: &[u8], limits: Limits) -> Result<Definitions, Error> {
         }
     }
     if !root.children().any(|n| is_bpmn(n, "process")) {
-        reader
-            .problems
-            .push(general("the document contains no process (bpmn:process)"));
+        reader.problems.push(general("the document contains no process (bpmn:process)"));
     }
     if !reader.problems.is_empty() {
         return Err(Error::Invalid(reader.problems));
     }
-    Ok(Definitions {
-        id: root.attribute("id").map(str::to_string),
-        processes,
-    })
+    Ok(Definitions { id: root.attribute("id").map(str::to_string), processes })
 }
 
 fn xml_error(e: roxmltree::Error, limits: Limits) -> Error {
@@ -133,10 +114,7 @@ fn xml_error(e: roxmltree::Error, limits: Limits) -> Error {
             "the document contains a DTD (<!DOCTYPE ...>), which is not accepted".to_string()
         }
         roxmltree::Error::NodesLimitReached => {
-            format!(
-                "the document has more than {} XML nodes, the limit",
-                limits.nodes_max
-            )
+            format!("the document has more than {} XML nodes, the limit", limits.nodes_max)
         }
         other => other.to_string(),
     })
@@ -148,14 +126,9 @@ fn check_depth(doc: &Document, depth_max: u32) -> Result<(), Error> {
     // Pre-order: a parent's depth is always known before its children are visited.
     let mut depths = vec![0u32; doc.descendants().count()];
     for node in doc.descendants() {
-        let depth = node
-            .parent()
-            .and_then(|p| depths.get(p.id().get_usize()))
-            .map_or(0, |d| d + 1);
+        let depth = node.parent().and_then(|p| depths.get(p.id().get_usize())).map_or(0, |d| d + 1);
         if depth > depth_max {
-            return Err(Error::Xml(format!(
-                "elements are nested more than {depth_max} levels deep, the limit"
-            )));
+            return Err(Error::Xml(format!("elements are nested more than {depth_max} levels deep, the limit")));
         }
         if let Some(slot) = depths.get_mut(node.id().get_usize()) {
             *slot = depth;
@@ -165,9 +138,7 @@ fn check_depth(doc: &Document, depth_max: u32) -> Result<(), Error> {
 }
 
 fn is_bpmn(node: Node, name: &str) -> bool {
-    node.is_element()
-        && node.tag_name().namespace() == Some(BPMN_NS)
-        && node.tag_name().name() == name
+    node.is_element() && node.tag_name().namespace() == Some(BPMN_NS) && node.tag_name().name() == name
 }
 
 fn bpmn_child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
@@ -175,32 +146,21 @@ fn bpmn_child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
 }
 
 fn at(id: &str, message: impl Into<String>) -> Problem {
-    Problem {
-        element_id: Some(id.to_string()),
-        message: message.into(),
-    }
+    Problem { element_id: Some(id.to_string()), message: message.into() }
 }
 
 fn general(message: impl Into<String>) -> Problem {
-    Problem {
-        element_id: None,
-        message: message.into(),
-    }
+    Problem { element_id: None, message: message.into() }
 }
 
 /// A non-empty attribute value, trimmed.
 fn attr<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
-    node.attribute(name)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    node.attribute(name).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// All text below `node` (text and CDATA may be split by comments).
 fn text_content(node: Node) -> String {
-    node.descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect()
+    node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect()
 }
 
 /// Children of a container that carry no execution semantics.
@@ -247,11 +207,7 @@ fn with_event_definitions(defs: &[&str]) -> String {
     match defs {
         [] => String::new(),
         [one] => {
-            let article = if one.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                "an"
-            } else {
-                "a"
-            };
+            let article = if one.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
             format!(" with {article} {one} event definition")
         }
         many => format!(" with {} event definitions", many.join(" and ")),
@@ -270,18 +226,11 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         "endEvent" if defs.is_empty() => ElementKind::EndEvent,
         "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
         "intermediateThrowEvent" if defs.is_empty() => ElementKind::IntermediateThrowEvent,
-        "startEvent"
-        | "endEvent"
-        | "intermediateThrowEvent"
-        | "intermediateCatchEvent"
-        | "boundaryEvent" => {
+        "startEvent" | "endEvent" | "intermediateThrowEvent" | "intermediateCatchEvent" | "boundaryEvent" => {
             return Err(unsupported(name, &with_event_definitions(&defs)));
         }
         "subProcess" if node.attribute("triggeredByEvent").map(str::trim) == Some("true") => {
-            return Err(unsupported(
-                name,
-                " with triggeredByEvent=\"true\" (an event subprocess)",
-            ));
+            return Err(unsupported(name, " with triggeredByEvent=\"true\" (an event subprocess)"));
         }
         "subProcess" => ElementKind::SubProcess,
         "serviceTask" => ElementKind::ServiceTask,
@@ -297,22 +246,13 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         _ => return Err(unsupported(name, "")),
     };
     if is_activity(kind) {
-        for looping in [
-            "multiInstanceLoopCharacteristics",
-            "standardLoopCharacteristics",
-        ] {
+        for looping in ["multiInstanceLoopCharacteristics", "standardLoopCharacteristics"] {
             if bpmn_child(node, looping).is_some() {
-                return Err(unsupported(
-                    name,
-                    &format!(" with loop characteristics ({looping})"),
-                ));
+                return Err(unsupported(name, &format!(" with loop characteristics ({looping})")));
             }
         }
         if node.attribute("isForCompensation").map(str::trim) == Some("true") {
-            return Err(unsupported(
-                name,
-                " with isForCompensation=\"true\" (a compensation handler)",
-            ));
+            return Err(unsupported(name, " with isForCompensation=\"true\" (a compensation handler)"));
         }
     }
     Ok(kind)
@@ -333,12 +273,7 @@ fn is_activity(kind: ElementKind) -> bool {
 }
 
 fn is_gateway(kind: ElementKind) -> bool {
-    matches!(
-        kind,
-        ElementKind::ExclusiveGateway
-            | ElementKind::ParallelGateway
-            | ElementKind::InclusiveGateway
-    )
+    matches!(kind, ElementKind::ExclusiveGateway | ElementKind::ParallelGateway | ElementKind::InclusiveGateway)
 }
 
 fn xml_name(kind: ElementKind) -> &'static str {
@@ -382,10 +317,7 @@ impl<'a, 'i> Extensions<'a, 'i> {
         let Some(holder) = bpmn_child(node, "extensionElements") else {
             return ext;
         };
-        for child in holder
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS))
-        {
+        for child in holder.children().filter(|c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS)) {
             let slot = match child.tag_name().name() {
                 "taskDefinition" => &mut ext.task_definition,
                 "taskHeaders" => &mut ext.task_headers,
@@ -444,25 +376,15 @@ impl<'a> Reader<'a> {
         let mut problems = Vec::new();
         let mut all_ids = HashSet::new();
         let mut reported = HashSet::new();
-        for node in root
-            .descendants()
-            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(BPMN_NS))
-        {
+        for node in root.descendants().filter(|n| n.is_element() && n.tag_name().namespace() == Some(BPMN_NS)) {
             let Some(id) = attr(node, "id") else {
                 continue;
             };
             if !all_ids.insert(id) && reported.insert(id) {
-                problems.push(at(
-                    id,
-                    "the id is used by more than one element; ids must be unique",
-                ));
+                problems.push(at(id, "the id is used by more than one element; ids must be unique"));
             }
         }
-        Reader {
-            problems,
-            all_ids,
-            unsupported: HashSet::new(),
-        }
+        Reader { problems, all_ids, unsupported: HashSet::new() }
     }
 
     fn process(&mut self, node: Node<'a, '_>) -> Option<Process> {
@@ -491,20 +413,11 @@ impl<'a> Reader<'a> {
         set_none_starts(&mut b.elements);
         self.validate(&b, &flows);
         let flows = flows.into_iter().map(|(flow, _)| flow).collect();
-        Some(Process {
-            id,
-            name,
-            elements: b.elements,
-            flows,
-            by_id: b.by_id,
-        })
+        Some(Process { id, name, elements: b.elements, flows, by_id: b.by_id })
     }
 
     fn container(&mut self, b: &mut ProcessBuilder<'a>, node: Node<'a, '_>, scope: ElementIdx) {
-        for child in node
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().namespace() == Some(BPMN_NS))
-        {
+        for child in node.children().filter(|c| c.is_element() && c.tag_name().namespace() == Some(BPMN_NS)) {
             match child.tag_name().name() {
                 "sequenceFlow" => self.sequence_flow(b, child, scope),
                 name if IGNORED.contains(&name) => {}
@@ -513,16 +426,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn flow_element(
-        &mut self,
-        b: &mut ProcessBuilder<'a>,
-        node: Node<'a, '_>,
-        name: &str,
-        scope: ElementIdx,
-    ) {
+    fn flow_element(&mut self, b: &mut ProcessBuilder<'a>, node: Node<'a, '_>, name: &str, scope: ElementIdx) {
         let Some(id) = attr(node, "id") else {
-            self.problems
-                .push(general(format!("a '{name}' element has no id")));
+            self.problems.push(general(format!("a '{name}' element has no id")));
             return;
         };
         let kind = match classify(node, name) {
@@ -541,20 +447,10 @@ impl<'a> Reader<'a> {
             return;
         };
         let id: Arc<str> = Arc::from(id);
-        let mut element = new_element(
-            idx,
-            id.clone(),
-            node.attribute("name").map(str::to_string),
-            kind,
-            Some(scope),
-        );
+        let mut element = new_element(idx, id.clone(), node.attribute("name").map(str::to_string), kind, Some(scope));
         self.extensions(&mut element, node);
         if let Some(default) = attr(node, "default")
-            && (is_activity(kind)
-                || matches!(
-                    kind,
-                    ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway
-                ))
+            && (is_activity(kind) || matches!(kind, ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway))
         {
             b.defaults.push((idx, default));
         }
@@ -580,8 +476,7 @@ impl<'a> Reader<'a> {
             let text = text_content(cond);
             let text = text.trim();
             if text.is_empty() {
-                self.problems
-                    .push(at(id, "the condition expression is empty"));
+                self.problems.push(at(id, "the condition expression is empty"));
             } else {
                 condition = self.feel(id, text, "the condition");
             }
@@ -620,10 +515,9 @@ impl<'a> Reader<'a> {
                 }
             }
             ElementKind::ScriptTask => match (ext.script, ext.task_definition) {
-                (Some(_), Some(_)) => self.problems.push(at(
-                    &id,
-                    "a script task must have either zeebe:script or zeebe:taskDefinition, not both",
-                )),
+                (Some(_), Some(_)) => self
+                    .problems
+                    .push(at(&id, "a script task must have either zeebe:script or zeebe:taskDefinition, not both")),
                 (Some(script), None) => element.script = self.script(&id, script),
                 (None, Some(_)) => {
                     element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
@@ -665,13 +559,8 @@ impl<'a> Reader<'a> {
         let mut headers = Vec::new();
         for header in zeebe_children(node, "header") {
             match attr(header, "key") {
-                Some(key) => headers.push((
-                    key.to_string(),
-                    header.attribute("value").unwrap_or_default().to_string(),
-                )),
-                None => self
-                    .problems
-                    .push(at(id, "a task header (zeebe:header) has no key")),
+                Some(key) => headers.push((key.to_string(), header.attribute("value").unwrap_or_default().to_string())),
+                None => self.problems.push(at(id, "a task header (zeebe:header) has no key")),
             }
         }
         headers
@@ -681,49 +570,29 @@ impl<'a> Reader<'a> {
         let id = element.id.clone();
         let kind = element.kind;
         if is_gateway(kind) {
-            self.problems.push(at(
-                &id,
-                format!(
-                    "input/output mappings are not allowed on a '{}'",
-                    xml_name(kind)
-                ),
-            ));
+            self.problems.push(at(&id, format!("input/output mappings are not allowed on a '{}'", xml_name(kind))));
             return;
         }
-        for mapping in node
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS))
-        {
+        for mapping in node.children().filter(|c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS)) {
             let direction = mapping.tag_name().name();
             if direction != "input" && direction != "output" {
                 continue;
             }
             let Some(target) = attr(mapping, "target") else {
-                self.problems.push(at(
-                    &id,
-                    format!("a zeebe:{direction} mapping has no target"),
-                ));
+                self.problems.push(at(&id, format!("a zeebe:{direction} mapping has no target")));
                 continue;
             };
             if direction == "input" && kind == ElementKind::StartEvent {
-                self.problems
-                    .push(at(&id, "input mappings are not allowed on a start event"));
+                self.problems.push(at(&id, "input mappings are not allowed on a start event"));
                 continue;
             }
             let source = match attr(mapping, "source") {
-                Some(source) => self.text(
-                    &id,
-                    source,
-                    &format!("the source of the {direction} mapping to '{target}'"),
-                ),
+                Some(source) => self.text(&id, source, &format!("the source of the {direction} mapping to '{target}'")),
                 // The Modeler writes no source for "create the variable, empty": Zeebe makes it null.
                 None => Expression::parse("null").ok().map(Text::Expression),
             };
             let Some(source) = source else { continue };
-            let mapping = Mapping {
-                source,
-                target: target.to_string(),
-            };
+            let mapping = Mapping { source, target: target.to_string() };
             if direction == "input" {
                 element.inputs.push(mapping);
             } else {
@@ -735,10 +604,7 @@ impl<'a> Reader<'a> {
     /// A value that must be FEEL (with Zeebe's leading `=`).
     fn feel(&mut self, id: &str, source: &str, what: &str) -> Option<Expression> {
         let Some(feel) = source.strip_prefix('=') else {
-            self.problems.push(at(
-                id,
-                format!("{what} '{source}' is not a FEEL expression; it must start with '='"),
-            ));
+            self.problems.push(at(id, format!("{what} '{source}' is not a FEEL expression; it must start with '='")));
             return None;
         };
         Expression::parse(feel)
@@ -755,8 +621,7 @@ impl<'a> Reader<'a> {
             Some(feel) => match Expression::parse(feel) {
                 Ok(expression) => Some(Text::Expression(expression)),
                 Err(e) => {
-                    self.problems
-                        .push(at(id, format!("invalid FEEL expression in {what}: {e}")));
+                    self.problems.push(at(id, format!("invalid FEEL expression in {what}: {e}")));
                     None
                 }
             },
@@ -773,19 +638,14 @@ impl<'a> Reader<'a> {
     ) -> Option<JobDefinition> {
         let job_type = definition.and_then(|d| attr(d, "type"));
         let Some(job_type) = job_type else {
-            self.problems.push(at(
-                id,
-                format!("a '{name}' must have a job type (zeebe:taskDefinition type)"),
-            ));
+            self.problems.push(at(id, format!("a '{name}' must have a job type (zeebe:taskDefinition type)")));
             return None;
         };
         let job_type = self.text(id, job_type, "the job type");
         let retries = match definition.and_then(|d| attr(d, "retries")) {
             None => Some(Text::Static("3".to_string())),
             Some(retries) if retries.starts_with('=') => self.text(id, retries, "the job retries"),
-            Some(retries) if retries.parse::<u32>().is_ok() => {
-                Some(Text::Static(retries.to_string()))
-            }
+            Some(retries) if retries.parse::<u32>().is_ok() => Some(Text::Static(retries.to_string())),
             Some(retries) => {
                 self.problems.push(at(
                     id,
@@ -795,45 +655,29 @@ impl<'a> Reader<'a> {
             }
         };
         let headers = self.headers(id, headers);
-        Some(JobDefinition {
-            job_type: job_type?,
-            retries: retries?,
-            headers,
-        })
+        Some(JobDefinition { job_type: job_type?, retries: retries?, headers })
     }
 
     fn script(&mut self, id: &str, node: Node) -> Option<Script> {
         let result_variable = attr(node, "resultVariable");
         if result_variable.is_none() {
-            self.problems.push(at(
-                id,
-                "a script task must have a result variable (zeebe:script resultVariable)",
-            ));
+            self.problems.push(at(id, "a script task must have a result variable (zeebe:script resultVariable)"));
         }
         let expression = match attr(node, "expression") {
             None => {
-                self.problems.push(at(
-                    id,
-                    "a script task must have an expression (zeebe:script expression)",
-                ));
+                self.problems.push(at(id, "a script task must have an expression (zeebe:script expression)"));
                 None
             }
             Some(source) => self.feel(id, source, "the script"),
         };
-        Some(Script {
-            expression: expression?,
-            result_variable: result_variable?.to_string(),
-        })
+        Some(Script { expression: expression?, result_variable: result_variable?.to_string() })
     }
 
     /// Zeebe's job-based user task: a job of a fixed type whose headers carry the assignment,
     /// form and schedule for the tasklist.
     fn user_task_job(&mut self, id: &str, ext: &Extensions) -> JobDefinition {
         let mut headers = self.headers(id, ext.task_headers);
-        let static_header = |problems: &mut Vec<Problem>,
-                             node: Option<Node>,
-                             attribute: &str,
-                             header: &str| {
+        let static_header = |problems: &mut Vec<Problem>, node: Option<Node>, attribute: &str, header: &str| {
             let value = node.and_then(|n| attr(n, attribute))?;
             if value.starts_with('=') {
                 // The engine passes headers through verbatim; it does not evaluate them.
@@ -846,12 +690,7 @@ impl<'a> Reader<'a> {
             Some((header.to_string(), value.to_string()))
         };
         let problems = &mut self.problems;
-        if let Some(h) = static_header(
-            problems,
-            ext.assignment,
-            "assignee",
-            "io.camunda.zeebe:assignee",
-        ) {
+        if let Some(h) = static_header(problems, ext.assignment, "assignee", "io.camunda.zeebe:assignee") {
             headers.push(h);
         }
         for (attribute, header) in [
@@ -859,18 +698,13 @@ impl<'a> Reader<'a> {
             ("candidateUsers", "io.camunda.zeebe:candidateUsers"),
         ] {
             if let Some((key, value)) = static_header(problems, ext.assignment, attribute, header) {
-                let list: Vec<&str> = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let list: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
                 headers.push((key, serde_json::to_string(&list).unwrap_or_default()));
             }
         }
-        for (attribute, header) in [
-            ("dueDate", "io.camunda.zeebe:dueDate"),
-            ("followUpDate", "io.camunda.zeebe:followUpDate"),
-        ] {
+        for (attribute, header) in
+            [("dueDate", "io.camunda.zeebe:dueDate"), ("followUpDate", "io.camunda.zeebe:followUpDate")]
+        {
             if let Some(h) = static_header(problems, ext.schedule, attribute, header) {
                 headers.push(h);
             }
@@ -929,16 +763,7 @@ impl<'a> Reader<'a> {
             if let Some(e) = b.elements.get_mut(target as usize) {
                 e.incoming.push(idx);
             }
-            flows.push((
-                SequenceFlow {
-                    idx,
-                    id: raw.id,
-                    source,
-                    target,
-                    condition: raw.condition,
-                },
-                raw.conditioned,
-            ));
+            flows.push((SequenceFlow { idx, id: raw.id, source, target, condition: raw.condition }, raw.conditioned));
         }
         flows
     }
@@ -951,8 +776,7 @@ impl<'a> Reader<'a> {
         attribute: &str,
     ) -> Option<ElementIdx> {
         let Some(reference) = reference else {
-            self.problems
-                .push(at(&raw.id, format!("the sequence flow has no {attribute}")));
+            self.problems.push(at(&raw.id, format!("the sequence flow has no {attribute}")));
             return None;
         };
         if let Some(&idx) = b.by_id.get(reference) {
@@ -975,11 +799,11 @@ impl<'a> Reader<'a> {
             let Some(element) = b.elements.get_mut(idx as usize) else {
                 continue;
             };
-            let found = element.outgoing.iter().copied().find(|&f| {
-                flows
-                    .get(f as usize)
-                    .is_some_and(|(flow, _)| &*flow.id == default)
-            });
+            let found = element
+                .outgoing
+                .iter()
+                .copied()
+                .find(|&f| flows.get(f as usize).is_some_and(|(flow, _)| &*flow.id == default));
             match found {
                 Some(flow) => element.default_flow = Some(flow),
                 // A flow dropped for another problem was already reported.
@@ -1001,11 +825,7 @@ impl<'a> Reader<'a> {
                         .children
                         .iter()
                         .copied()
-                        .filter(|&c| {
-                            b.elements
-                                .get(c as usize)
-                                .is_some_and(|e| e.kind == ElementKind::StartEvent)
-                        })
+                        .filter(|&c| b.elements.get(c as usize).is_some_and(|e| e.kind == ElementKind::StartEvent))
                         .collect();
                     if starts.len() != 1 {
                         self.problems.push(at(
@@ -1019,23 +839,13 @@ impl<'a> Reader<'a> {
                     }
                 }
                 ElementKind::StartEvent if !element.incoming.is_empty() => {
-                    self.problems.push(at(
-                        &element.id,
-                        "a start event must not have incoming sequence flows",
-                    ));
+                    self.problems.push(at(&element.id, "a start event must not have incoming sequence flows"));
                 }
-                ElementKind::EndEvent | ElementKind::TerminateEndEvent
-                    if !element.outgoing.is_empty() =>
-                {
-                    self.problems.push(at(
-                        &element.id,
-                        "an end event must not have outgoing sequence flows",
-                    ));
+                ElementKind::EndEvent | ElementKind::TerminateEndEvent if !element.outgoing.is_empty() => {
+                    self.problems.push(at(&element.id, "an end event must not have outgoing sequence flows"));
                 }
                 ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway
-                    if element.outgoing.len()
-                        + b.dropped_outgoing.get(&element.idx).copied().unwrap_or(0)
-                        > 1 =>
+                    if element.outgoing.len() + b.dropped_outgoing.get(&element.idx).copied().unwrap_or(0) > 1 =>
                 {
                     for &f in &element.outgoing {
                         let Some((sequence_flow, conditioned)) = flow(f) else {
@@ -1079,30 +889,23 @@ fn set_none_starts(elements: &mut [Element]) {
         let Some(container) = elements.get(i) else {
             continue;
         };
-        if !matches!(
-            container.kind,
-            ElementKind::Process | ElementKind::SubProcess
-        ) {
+        if !matches!(container.kind, ElementKind::Process | ElementKind::SubProcess) {
             continue;
         }
-        let start = container.children.iter().copied().find(|&c| {
-            elements
-                .get(c as usize)
-                .is_some_and(|e| e.kind == ElementKind::StartEvent)
-        });
+        let start = container
+            .children
+            .iter()
+            .copied()
+            .find(|&c| elements.get(c as usize).is_some_and(|e| e.kind == ElementKind::StartEvent));
         if let Some(container) = elements.get_mut(i) {
             container.none_start = start;
         }
     }
 }
 
-fn zeebe_children<'a, 'i>(
-    node: Node<'a, 'i>,
-    name: &'static str,
-) -> impl Iterator<Item = Node<'a, 'i>> {
-    node.children().filter(move |c| {
-        c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS) && c.tag_name().name() == name
-    })
+fn zeebe_children<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children()
+        .filter(move |c| c.is_element() && c.tag_name().namespace() == Some(ZEEBE_NS) && c.tag_name().name() == name)
 }
 
 fn new_element(

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use baton_feel::Expression;
 use baton_model::{
-    Element, ElementKind, Error, JobDefinition, Limits, Mapping, Problem, Process, Text,
-    USER_TASK_JOB_TYPE, parse, parse_with,
+    Element, ElementKind, Error, JobDefinition, Limits, Mapping, Problem, Process, Text, USER_TASK_JOB_TYPE, parse,
+    parse_with,
 };
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -35,9 +35,7 @@ fn xml_error(xml: &[u8], limits: Limits) -> String {
 fn find<'a>(problems: &'a [Problem], id: &str, needles: &[&str]) -> Vec<&'a Problem> {
     problems
         .iter()
-        .filter(|p| {
-            p.element_id.as_deref() == Some(id) && needles.iter().all(|n| p.message.contains(n))
-        })
+        .filter(|p| p.element_id.as_deref() == Some(id) && needles.iter().all(|n| p.message.contains(n)))
         .collect()
 }
 
@@ -50,8 +48,7 @@ fn assert_problem(problems: &[Problem], id: &str, needles: &[&str]) {
 }
 
 fn el<'a>(p: &'a Process, id: &str) -> &'a Element {
-    p.element_by_id(id)
-        .unwrap_or_else(|| panic!("no element '{id}'"))
+    p.element_by_id(id).unwrap_or_else(|| panic!("no element '{id}'"))
 }
 
 fn flow_ids(p: &Process, flows: &[u32]) -> Vec<String> {
@@ -67,9 +64,7 @@ fn st(s: &str) -> Text {
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// A process around `body`, with the usual namespaces.
@@ -132,11 +127,7 @@ fn modeler_export_graph_shape() {
         assert_eq!(e.idx as usize, i);
         assert_eq!(p.by_id[&e.id], e.idx);
     }
-    assert_eq!(
-        p.by_id.len(),
-        p.elements.len(),
-        "lanes, annotations, data objects are not elements"
-    );
+    assert_eq!(p.by_id.len(), p.elements.len(), "lanes, annotations, data objects are not elements");
 
     let flows: Vec<&str> = p.flows.iter().map(|f| &*f.id).collect();
     assert_eq!(
@@ -182,34 +173,13 @@ fn modeler_export_graph_shape() {
     let sub = el(p, "SubProcess_Ship");
     assert_eq!(sub.none_start, Some(p.by_id["StartEvent_Ship"]));
     let sub_children: Vec<&str> = sub.children.iter().map(|&c| &*p.element(c).id).collect();
-    assert_eq!(
-        sub_children,
-        [
-            "StartEvent_Ship",
-            "SendTask_Notify",
-            "Task_Pack",
-            "ManualTask_Label",
-            "EndEvent_Ship"
-        ]
-    );
+    assert_eq!(sub_children, ["StartEvent_Ship", "SendTask_Notify", "Task_Pack", "ManualTask_Label", "EndEvent_Ship"]);
     assert_eq!(root.children.len(), 17);
     assert!(!root.children.contains(&p.by_id["Task_Pack"]));
     assert_eq!(el(p, "Task_Pack").parent, Some(sub.idx));
     assert_eq!(el(p, "Task_Check").parent, Some(baton_model::Process::ROOT));
-    assert_eq!(
-        sub.inputs,
-        vec![Mapping {
-            source: expr("order.address"),
-            target: "address".into()
-        }]
-    );
-    assert_eq!(
-        sub.outputs,
-        vec![Mapping {
-            source: expr("trackingId"),
-            target: "order.trackingId".into()
-        }]
-    );
+    assert_eq!(sub.inputs, vec![Mapping { source: expr("order.address"), target: "address".into() }]);
+    assert_eq!(sub.outputs, vec![Mapping { source: expr("trackingId"), target: "order.trackingId".into() }]);
 
     // Service task: default retries, headers in order, mappings, properties, conditional + default flow.
     let check = el(p, "Task_Check");
@@ -225,49 +195,22 @@ fn modeler_export_graph_shape() {
     assert_eq!(
         check.inputs,
         vec![
-            Mapping {
-                source: expr("order.items"),
-                target: "items".into()
-            },
-            Mapping {
-                source: st("EUR"),
-                target: "currency".into()
-            },
-            Mapping {
-                source: expr("null"),
-                target: "note".into()
-            },
+            Mapping { source: expr("order.items"), target: "items".into() },
+            Mapping { source: st("EUR"), target: "currency".into() },
+            Mapping { source: expr("null"), target: "note".into() },
         ]
     );
-    assert_eq!(
-        check.outputs,
-        vec![Mapping {
-            source: expr("result.valid"),
-            target: "valid".into()
-        }]
-    );
+    assert_eq!(check.outputs, vec![Mapping { source: expr("result.valid"), target: "valid".into() }]);
     assert_eq!(check.properties, pairs(&[("team", "sales")]));
     assert_eq!(flow_ids(p, &check.outgoing), ["Flow_2", "Flow_Fraud"]);
     assert_eq!(check.default_flow.map(|f| &*p.flow(f).id), Some("Flow_2"));
-    assert_eq!(
-        p.flow(check.outgoing[1]).condition,
-        Some(Expression::parse("fraudScore > 0.9").unwrap())
-    );
+    assert_eq!(p.flow(check.outgoing[1]).condition, Some(Expression::parse("fraudScore > 0.9").unwrap()));
 
     // Exclusive gateway with a default.
     let valid = el(p, "Gateway_Valid");
     assert_eq!(flow_ids(p, &valid.outgoing), ["Flow_Valid", "Flow_Invalid"]);
-    assert_eq!(
-        valid.default_flow.map(|f| &*p.flow(f).id),
-        Some("Flow_Invalid")
-    );
-    assert_eq!(
-        p.flow(valid.outgoing[0])
-            .condition
-            .as_ref()
-            .map(Expression::source),
-        Some("valid = true")
-    );
+    assert_eq!(valid.default_flow.map(|f| &*p.flow(f).id), Some("Flow_Invalid"));
+    assert_eq!(p.flow(valid.outgoing[0]).condition.as_ref().map(Expression::source), Some("valid = true"));
     assert_eq!(p.flow(valid.outgoing[1]).condition, None);
 
     // User task: Zeebe's job-based user task.
@@ -280,30 +223,17 @@ fn modeler_export_graph_shape() {
         pairs(&[
             ("priority", "high"),
             ("io.camunda.zeebe:assignee", "demo"),
-            (
-                "io.camunda.zeebe:candidateGroups",
-                r#"["sales","managers"]"#
-            ),
+            ("io.camunda.zeebe:candidateGroups", r#"["sales","managers"]"#),
             ("io.camunda.zeebe:candidateUsers", r#"["alice","bob"]"#),
             ("io.camunda.zeebe:dueDate", "2025-12-31T12:00:00Z"),
             ("io.camunda.zeebe:followUpDate", "2025-12-24T12:00:00Z"),
-            (
-                "io.camunda.zeebe:formKey",
-                "camunda-forms:bpmn:userTaskForm_2v1ql9e"
-            ),
+            ("io.camunda.zeebe:formKey", "camunda-forms:bpmn:userTaskForm_2v1ql9e"),
         ])
     );
 
     // Script tasks: job-based and FEEL.
     let audit = el(p, "ScriptTask_Audit");
-    assert_eq!(
-        audit.job,
-        Some(JobDefinition {
-            job_type: st("audit"),
-            retries: st("2"),
-            headers: vec![]
-        })
-    );
+    assert_eq!(audit.job, Some(JobDefinition { job_type: st("audit"), retries: st("2"), headers: vec![] }));
     assert_eq!(audit.script, None);
     let total = el(p, "ScriptTask_Total");
     assert_eq!(total.job, None);
@@ -315,84 +245,36 @@ fn modeler_export_graph_shape() {
     let discount = el(p, "BusinessRuleTask_Discount");
     assert_eq!(
         discount.job,
-        Some(JobDefinition {
-            job_type: expr(r#""discount-" + region"#),
-            retries: st("5"),
-            headers: vec![]
-        })
+        Some(JobDefinition { job_type: expr(r#""discount-" + region"#), retries: st("5"), headers: vec![] })
     );
     let notify = el(p, "SendTask_Notify");
     assert_eq!(
         notify.job,
-        Some(JobDefinition {
-            job_type: st("notify"),
-            retries: expr("retryCount"),
-            headers: vec![]
-        })
+        Some(JobDefinition { job_type: st("notify"), retries: expr("retryCount"), headers: vec![] })
     );
 
     // Jobless elements.
-    for id in [
-        "Task_Pack",
-        "ManualTask_Label",
-        "Task_Gift",
-        "Gateway_Fork",
-        "StartEvent_1",
-        "EndEvent_Done",
-    ] {
+    for id in ["Task_Pack", "ManualTask_Label", "Task_Gift", "Gateway_Fork", "StartEvent_1", "EndEvent_Done"] {
         assert_eq!(el(p, id).job, None, "{id}");
         assert_eq!(el(p, id).script, None, "{id}");
     }
 
     // Joins.
     let join = el(p, "Gateway_Join");
-    assert_eq!(
-        flow_ids(p, &join.incoming),
-        ["Flow_A3", "Flow_B3", "Flow_C2"]
-    );
+    assert_eq!(flow_ids(p, &join.incoming), ["Flow_A3", "Flow_B3", "Flow_C2"]);
     assert!(join.is_join());
     assert!(!el(p, "Gateway_Fork").is_join());
-    assert_eq!(
-        flow_ids(p, &el(p, "Gateway_Fork").outgoing),
-        ["Flow_A", "Flow_B", "Flow_C"]
-    );
+    assert_eq!(flow_ids(p, &el(p, "Gateway_Fork").outgoing), ["Flow_A", "Flow_B", "Flow_C"]);
     let options = el(p, "Gateway_Options");
-    assert_eq!(
-        flow_ids(p, &options.outgoing),
-        ["Flow_Express", "Flow_Gift", "Flow_Std"]
-    );
-    assert_eq!(
-        options.default_flow.map(|f| &*p.flow(f).id),
-        Some("Flow_Std")
-    );
+    assert_eq!(flow_ids(p, &options.outgoing), ["Flow_Express", "Flow_Gift", "Flow_Std"]);
+    assert_eq!(options.default_flow.map(|f| &*p.flow(f).id), Some("Flow_Std"));
     assert!(el(p, "Gateway_OptionsJoin").is_join());
 
     // Events with mappings.
-    assert_eq!(
-        el(p, "StartEvent_1").outputs,
-        vec![Mapping {
-            source: expr("orderId"),
-            target: "order.id".into()
-        }]
-    );
-    assert_eq!(
-        el(p, "Event_Express").outputs,
-        vec![Mapping {
-            source: expr("true"),
-            target: "expressBooked".into()
-        }]
-    );
-    assert_eq!(
-        el(p, "EndEvent_Done").outputs,
-        vec![Mapping {
-            source: expr(r#""shipped""#),
-            target: "status".into()
-        }]
-    );
-    assert_eq!(
-        el(p, "EndEvent_Rejected").kind.bpmn_event_type(),
-        "TERMINATE"
-    );
+    assert_eq!(el(p, "StartEvent_1").outputs, vec![Mapping { source: expr("orderId"), target: "order.id".into() }]);
+    assert_eq!(el(p, "Event_Express").outputs, vec![Mapping { source: expr("true"), target: "expressBooked".into() }]);
+    assert_eq!(el(p, "EndEvent_Done").outputs, vec![Mapping { source: expr(r#""shipped""#), target: "status".into() }]);
+    assert_eq!(el(p, "EndEvent_Rejected").kind.bpmn_event_type(), "TERMINATE");
     assert!(el(p, "EndEvent_Done").outgoing.is_empty());
     assert!(el(p, "StartEvent_1").incoming.is_empty());
 }
@@ -405,24 +287,13 @@ fn two_processes_in_one_file() {
     assert_eq!(ids, ["shop", "billing"]);
     let shop = &defs.processes[0];
     let kinds: Vec<ElementKind> = shop.elements.iter().map(|e| e.kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            ElementKind::Process,
-            ElementKind::StartEvent,
-            ElementKind::ServiceTask,
-            ElementKind::EndEvent
-        ]
-    );
+    assert_eq!(kinds, [ElementKind::Process, ElementKind::StartEvent, ElementKind::ServiceTask, ElementKind::EndEvent]);
     assert_eq!(shop.flows.len(), 2);
     let billing = &defs.processes[1];
     assert_eq!(billing.name.as_deref(), Some("Billing"));
     assert_eq!(billing.elements.len(), 3);
     assert_eq!(billing.flows.len(), 1);
-    assert!(
-        billing.element_by_id("sell").is_none(),
-        "each process has its own ids"
-    );
+    assert!(billing.element_by_id("sell").is_none(), "each process has its own ids");
     assert_eq!(el(billing, "bill").kind, ElementKind::ManualTask);
 }
 
@@ -449,15 +320,10 @@ fn peer_wf3_jobs() {
 #[test]
 fn peer_seq3_xor() {
     let p = single(&fixture("seq3_xor.zeebe.bpmn"));
-    let sources: Vec<&str> = ["step1", "step2", "step3"]
-        .iter()
-        .map(|id| el(&p, id).script.as_ref().unwrap().expression.source())
-        .collect();
+    let sources: Vec<&str> =
+        ["step1", "step2", "step3"].iter().map(|id| el(&p, id).script.as_ref().unwrap().expression.source()).collect();
     assert_eq!(sources, ["1", "x + 1", "x + 1"]);
-    assert_eq!(
-        el(&p, "step1").script.as_ref().unwrap().result_variable,
-        "x"
-    );
+    assert_eq!(el(&p, "step1").script.as_ref().unwrap().result_variable, "x");
     let ok = p.flows.iter().find(|f| &*f.id == "f_ok").unwrap();
     assert_eq!(ok.condition.as_ref().map(Expression::source), Some("x = 3"));
 }
@@ -466,15 +332,9 @@ fn peer_seq3_xor() {
 fn peer_par3() {
     let p = single(&fixture("par3.zeebe.bpmn"));
     assert_eq!(flow_ids(&p, &el(&p, "fork").outgoing), ["fa", "fb", "fc"]);
-    assert_eq!(
-        flow_ids(&p, &el(&p, "join").incoming),
-        ["faj", "fbj", "fcj"]
-    );
+    assert_eq!(flow_ids(&p, &el(&p, "join").incoming), ["faj", "fbj", "fcj"]);
     assert!(el(&p, "join").is_join());
-    assert_eq!(
-        el(&p, "sum").script.as_ref().unwrap().expression.source(),
-        "a + b + c"
-    );
+    assert_eq!(el(&p, "sum").script.as_ref().unwrap().expression.source(), "a + b + c");
     assert_eq!(p.flows.len(), 9);
 }
 
@@ -486,11 +346,7 @@ fn peer_par3() {
 fn broken_model_reports_every_problem() {
     let problems = problems(&fixture("broken.bpmn"));
     let feel_error = Expression::parse("amount >").unwrap_err().to_string();
-    assert_problem(
-        &problems,
-        "Task_NoType",
-        &["serviceTask", "job type", "zeebe:taskDefinition type"],
-    );
+    assert_problem(&problems, "Task_NoType", &["serviceTask", "job type", "zeebe:taskDefinition type"]);
     assert_problem(&problems, "Gateway_Xor", &["Flow_X2", "condition"]);
     assert_problem(&problems, "Flow_Dangling", &["Nowhere", "does not exist"]);
     assert_problem(
@@ -498,34 +354,23 @@ fn broken_model_reports_every_problem() {
         "Timer_1",
         &["the element 'boundaryEvent' with a timer event definition is not supported"],
     );
-    assert_problem(
-        &problems,
-        "Call_1",
-        &["the element 'callActivity' is not supported"],
-    );
+    assert_problem(&problems, "Call_1", &["the element 'callActivity' is not supported"]);
     assert_problem(&problems, "Flow_X1", &[&feel_error]);
-    assert_problem(
-        &problems,
-        "Process_NoStart",
-        &["exactly one none start event"],
-    );
+    assert_problem(&problems, "Process_NoStart", &["exactly one none start event"]);
     // Nothing spurious: flows touching unsupported elements are not reported again, and the
     // condition that failed to parse still counts as written.
     assert_eq!(problems.len(), 7, "{problems:#?}");
 
     let message = Error::Invalid(problems).to_string();
     assert!(
-        message.contains(
-            "element 'Timer_1': the element 'boundaryEvent' with a timer event definition"
-        ),
+        message.contains("element 'Timer_1': the element 'boundaryEvent' with a timer event definition"),
         "{message}"
     );
 }
 
 #[test]
 fn no_process() {
-    let xml =
-        br#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+    let xml = br#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
         <bpmn:message id="m" name="m" /></bpmn:definitions>"#;
     let problems = problems(xml);
     assert_eq!(problems.len(), 1);
@@ -561,11 +406,7 @@ fn incoming_and_outgoing_come_from_flows_not_from_children() {
     assert_eq!(flow_ids(&p, &el(&p, "t").incoming), ["f1"]);
     assert_eq!(flow_ids(&p, &el(&p, "t").outgoing), ["f2"]);
     assert_eq!(flow_ids(&p, &el(&p, "s").outgoing), ["f1"]);
-    assert_eq!(
-        p.flows[0].id.as_ref(),
-        "f2",
-        "flows are numbered in document order"
-    );
+    assert_eq!(p.flows[0].id.as_ref(), "f2", "flows are numbered in document order");
 }
 
 #[test]
@@ -587,10 +428,7 @@ fn conditional_flows_from_activities_are_allowed() {
            <bpmn:sequenceFlow id="b" sourceRef="t" targetRef="e" />
            <bpmn:endEvent id="e" />"#,
     ));
-    assert_eq!(
-        p.flows[1].condition.as_ref().map(Expression::source),
-        Some(" x > 1")
-    );
+    assert_eq!(p.flows[1].condition.as_ref().map(Expression::source), Some(" x > 1"));
     assert_eq!(p.flows[2].condition, None);
 }
 
@@ -649,64 +487,20 @@ fn many_problems_in_one_model() {
         ("empty_sub", &["exactly one none start event", "0"]),
         ("dup", &["more than one element"]),
         ("neither", &["zeebe:script", "zeebe:taskDefinition"]),
-        (
-            "bad_script",
-            &[&Expression::parse("1 +").unwrap_err().to_string()],
-        ),
+        ("bad_script", &[&Expression::parse("1 +").unwrap_err().to_string()]),
         ("no_result", &["resultVariable"]),
         ("not_feel", &["must start with '='"]),
-        (
-            "camunda_user_task",
-            &["'userTask'", "zeebe:userTask", "not supported"],
-        ),
-        (
-            "dmn",
-            &[
-                "'businessRuleTask'",
-                "zeebe:calledDecision",
-                "not supported",
-            ],
-        ),
-        (
-            "multi",
-            &[
-                "'serviceTask'",
-                "multiInstanceLoopCharacteristics",
-                "not supported",
-            ],
-        ),
-        (
-            "bad_type",
-            &[
-                "job type",
-                &Expression::parse("a +").unwrap_err().to_string(),
-            ],
-        ),
+        ("camunda_user_task", &["'userTask'", "zeebe:userTask", "not supported"]),
+        ("dmn", &["'businessRuleTask'", "zeebe:calledDecision", "not supported"]),
+        ("multi", &["'serviceTask'", "multiInstanceLoopCharacteristics", "not supported"]),
+        ("bad_type", &["job type", &Expression::parse("a +").unwrap_err().to_string()]),
         ("bad_type", &["retries", "many"]),
-        (
-            "bad_mapping",
-            &[
-                "input mapping to 'a'",
-                &Expression::parse("[1,").unwrap_err().to_string(),
-            ],
-        ),
+        ("bad_mapping", &["input mapping to 'a'", &Expression::parse("[1,").unwrap_err().to_string()]),
         ("bad_mapping", &["zeebe:output", "no target"]),
-        (
-            "event_sub",
-            &["'subProcess'", "event subprocess", "not supported"],
-        ),
-        (
-            "catch",
-            &["'intermediateCatchEvent' with a message event definition is not supported"],
-        ),
-        (
-            "error_end",
-            &["'endEvent' with an error event definition is not supported"],
-        ),
-        (
-            "escalate",
-            &["'intermediateThrowEvent' with an escalation event definition is not supported"],
-        ),
+        ("event_sub", &["'subProcess'", "event subprocess", "not supported"]),
+        ("catch", &["'intermediateCatchEvent' with a message event definition is not supported"]),
+        ("error_end", &["'endEvent' with an error event definition is not supported"]),
+        ("escalate", &["'intermediateThrowEvent' with an escalation event definition is not supported"]),
         ("ebg", &["'eventBasedGateway' is not supported"]),
         ("receive", &["'receiveTask' is not supported"]),
     ];
@@ -738,11 +532,7 @@ fn flow_missing_refs_and_flow_to_other_process() {
       <bpmn:process id="b"><bpmn:startEvent id="s_b" /><bpmn:task id="t" /></bpmn:process>
     </bpmn:definitions>"#;
     let problems = problems(xml);
-    assert_problem(
-        &problems,
-        "f",
-        &["'t'", "not a flow element of this process"],
-    );
+    assert_problem(&problems, "f", &["'t'", "not a flow element of this process"]);
     assert_problem(&problems, "g", &["no targetRef"]);
     assert_eq!(problems.len(), 2, "{problems:#?}");
 }
@@ -837,26 +627,8 @@ fn too_deep_nesting_is_refused() {
 
     // Just within a custom limit is fine.
     let shallow = model(r#"<bpmn:startEvent id="s" />"#);
-    assert!(
-        parse_with(
-            &shallow,
-            Limits {
-                depth_max: 3,
-                ..Limits::default()
-            }
-        )
-        .is_ok()
-    );
-    assert!(
-        parse_with(
-            &shallow,
-            Limits {
-                depth_max: 2,
-                ..Limits::default()
-            }
-        )
-        .is_err()
-    );
+    assert!(parse_with(&shallow, Limits { depth_max: 3, ..Limits::default() }).is_ok());
+    assert!(parse_with(&shallow, Limits { depth_max: 2, ..Limits::default() }).is_err());
 }
 
 #[test]
@@ -870,27 +642,9 @@ fn pathological_nesting_does_not_overflow_the_stack() {
 #[test]
 fn too_large_document_is_refused() {
     let xml = model(r#"<bpmn:startEvent id="s" />"#);
-    let message = xml_error(
-        &xml,
-        Limits {
-            bytes_max: 100,
-            ..Limits::default()
-        },
-    );
-    assert!(
-        message.contains("more than the limit of 100 bytes"),
-        "{message}"
-    );
-    assert!(
-        parse_with(
-            &xml,
-            Limits {
-                bytes_max: xml.len(),
-                ..Limits::default()
-            }
-        )
-        .is_ok()
-    );
+    let message = xml_error(&xml, Limits { bytes_max: 100, ..Limits::default() });
+    assert!(message.contains("more than the limit of 100 bytes"), "{message}");
+    assert!(parse_with(&xml, Limits { bytes_max: xml.len(), ..Limits::default() }).is_ok());
 
     let mut huge = model(r#"<bpmn:startEvent id="s" />"#);
     huge.resize(Limits::default().bytes_max + 1, b' ');
@@ -903,13 +657,7 @@ fn too_many_nodes_is_refused() {
         r#"<bpmn:startEvent id="s" /><bpmn:documentation>{}</bpmn:documentation>"#,
         "<x/>".repeat(1000)
     ));
-    let message = xml_error(
-        &xml,
-        Limits {
-            nodes_max: 500,
-            ..Limits::default()
-        },
-    );
+    let message = xml_error(&xml, Limits { nodes_max: 500, ..Limits::default() });
     assert!(message.contains("500"), "{message}");
     assert!(parse_with(&xml, Limits::default()).is_ok());
 }
@@ -923,12 +671,7 @@ fn non_utf8_is_refused() {
 
     let utf16: Vec<u8> = [0xFF, 0xFE]
         .into_iter()
-        .chain(
-            String::from_utf8(model(""))
-                .unwrap()
-                .encode_utf16()
-                .flat_map(u16::to_le_bytes),
-        )
+        .chain(String::from_utf8(model("")).unwrap().encode_utf16().flat_map(u16::to_le_bytes))
         .collect();
     assert!(xml_error(&utf16, Limits::default()).contains("UTF-8"));
 }
@@ -943,10 +686,7 @@ fn utf8_bom_is_accepted() {
 
 #[test]
 fn malformed_xml_is_an_xml_error() {
-    xml_error(
-        b"<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>",
-        Limits::default(),
-    );
+    xml_error(b"<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>", Limits::default());
     xml_error(b"", Limits::default());
     xml_error(b"<a><b></a>", Limits::default());
 }
@@ -961,19 +701,11 @@ fn mappings_where_they_cannot_apply_are_reported() {
              <zeebe:output source="=1" target="b" />
            </zeebe:ioMapping></bpmn:extensionElements></bpmn:exclusiveGateway>"#,
     ));
-    assert_problem(
-        &problems,
-        "s",
-        &["input mappings are not allowed on a start event"],
-    );
+    assert_problem(&problems, "s", &["input mappings are not allowed on a start event"]);
     assert_problem(&problems, "x", &["not allowed", "exclusiveGateway"]);
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert_eq!(
-        Problem {
-            element_id: None,
-            message: "m".into()
-        }
-        .to_string(),
+        Problem { element_id: None, message: "m".into() }.to_string(),
         "m",
         "a problem about the whole file has no element prefix"
     );

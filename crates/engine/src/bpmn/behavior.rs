@@ -20,38 +20,23 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub fn unknown(message: String) -> Failure {
-        Failure {
-            error_type: ErrorType::Unknown,
-            message,
-        }
+        Failure { error_type: ErrorType::Unknown, message }
     }
 
     pub fn expression(message: String) -> Failure {
-        Failure {
-            error_type: ErrorType::ExtractValueError,
-            message,
-        }
+        Failure { error_type: ErrorType::ExtractValueError, message }
     }
 
     pub fn extract_value(message: String) -> Failure {
-        Failure {
-            error_type: ErrorType::ExtractValueError,
-            message,
-        }
+        Failure { error_type: ErrorType::ExtractValueError, message }
     }
 
     pub fn condition(message: String) -> Failure {
-        Failure {
-            error_type: ErrorType::ConditionError,
-            message,
-        }
+        Failure { error_type: ErrorType::ConditionError, message }
     }
 
     pub fn io_mapping(message: String) -> Failure {
-        Failure {
-            error_type: ErrorType::IoMappingError,
-            message,
-        }
+        Failure { error_type: ErrorType::IoMappingError, message }
     }
 
     pub fn no_flow_taken(inst: &Instance) -> Failure {
@@ -75,17 +60,8 @@ pub(crate) struct Instance {
 impl Instance {
     pub fn load(state: &State, key: i64) -> Option<Instance> {
         let instance = state.element_instances.get(&key)?;
-        let graph = state
-            .processes
-            .get(&instance.value.process_definition_key)?
-            .graph
-            .clone();
-        Some(Instance {
-            key,
-            value: instance.value.clone(),
-            graph,
-            idx: instance.element_idx,
-        })
+        let graph = state.processes.get(&instance.value.process_definition_key)?.graph.clone();
+        Some(Instance { key, value: instance.value.clone(), graph, idx: instance.element_idx })
     }
 
     pub fn element(&self) -> &baton_model::Element {
@@ -108,12 +84,7 @@ impl Instance {
 }
 
 pub(crate) fn transition(ctx: &mut Ctx, src: &Record, inst: &Instance, intent: Intent) -> usize {
-    ctx.event(
-        src,
-        inst.key,
-        intent,
-        RecordValue::ProcessInstance(inst.value.clone()),
-    )
+    ctx.event(src, inst.key, intent, RecordValue::ProcessInstance(inst.value.clone()))
 }
 
 pub(crate) fn transition_to_activated(ctx: &mut Ctx, src: &Record, inst: &Instance) {
@@ -122,33 +93,18 @@ pub(crate) fn transition_to_activated(ctx: &mut Ctx, src: &Record, inst: &Instan
 
 /// Asks for the element to complete; processed after the current command.
 pub(crate) fn complete_element(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    ctx.command(
-        src,
-        inst.key,
-        Intent::CompleteElement,
-        RecordValue::ProcessInstance(inst.value.clone()),
-    );
+    ctx.command(src, inst.key, Intent::CompleteElement, RecordValue::ProcessInstance(inst.value.clone()));
 }
 
 /// Activates a child of container `scope` (its start event).
 pub(crate) fn activate_child(ctx: &mut Ctx, src: &Record, scope: &Instance, child: ElementIdx) {
     let key = ctx.next_key();
     let value = scope.value_for(child, scope.key);
-    ctx.command(
-        src,
-        key,
-        Intent::ActivateElement,
-        RecordValue::ProcessInstance(value),
-    );
+    ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
 }
 
 /// Gateways decide at activation and pass straight through to their outgoing flows.
-pub(crate) fn pass_through_gateway(
-    ctx: &mut Ctx,
-    src: &Record,
-    inst: &Instance,
-    flows: &[FlowIdx],
-) {
+pub(crate) fn pass_through_gateway(ctx: &mut Ctx, src: &Record, inst: &Instance, flows: &[FlowIdx]) {
     transition(ctx, src, inst, Intent::ElementActivated);
     transition(ctx, src, inst, Intent::ElementCompleting);
     transition(ctx, src, inst, Intent::ElementCompleted);
@@ -168,15 +124,12 @@ pub(crate) fn after_completed(ctx: &mut Ctx, src: &Record, inst: &Instance, flow
     }
 }
 
-pub(crate) fn flow_condition_holds(
-    ctx: &Ctx,
-    inst: &Instance,
-    flow: FlowIdx,
-) -> Result<bool, Failure> {
+pub(crate) fn flow_condition_holds(ctx: &Ctx, inst: &Instance, flow: FlowIdx) -> Result<bool, Failure> {
     match &inst.graph.flow(flow).condition {
         None => Ok(true),
-        Some(condition) => variables::evaluate_bool(ctx.state, inst.key, condition, ctx.now)
-            .map_err(Failure::condition),
+        Some(condition) => {
+            variables::evaluate_bool(ctx.state, inst.key, condition, ctx.now).map_err(Failure::condition)
+        }
     }
 }
 
@@ -206,22 +159,12 @@ fn take_flow(ctx: &mut Ctx, src: &Record, inst: &Instance, flow_idx: FlowIdx) {
     value.element_id = flow.id.clone();
     value.bpmn_element_type = BpmnElementType::SequenceFlow;
     let key = ctx.next_key();
-    ctx.event(
-        src,
-        key,
-        Intent::SequenceFlowTaken,
-        RecordValue::ProcessInstance(value),
-    );
+    ctx.event(src, key, Intent::SequenceFlowTaken, RecordValue::ProcessInstance(value));
     let target = inst.graph.element(flow.target);
     if !target.is_join() {
         let key = ctx.next_key();
         let value = inst.value_for(target.idx, scope_key);
-        ctx.command(
-            src,
-            key,
-            Intent::ActivateElement,
-            RecordValue::ProcessInstance(value),
-        );
+        ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
         return;
     }
     match target.kind {
@@ -229,10 +172,7 @@ fn take_flow(ctx: &mut Ctx, src: &Record, inst: &Instance, flow_idx: FlowIdx) {
             let Some(scope) = ctx.state.element_instances.get(&scope_key) else {
                 return;
             };
-            let ready = target
-                .incoming
-                .iter()
-                .all(|&f| scope.join_tokens.contains_key(&(target.idx, f)));
+            let ready = target.incoming.iter().all(|&f| scope.join_tokens.contains_key(&(target.idx, f)));
             if ready {
                 activate_join(ctx, src, inst, scope_key, target.idx);
             }
@@ -241,31 +181,17 @@ fn take_flow(ctx: &mut Ctx, src: &Record, inst: &Instance, flow_idx: FlowIdx) {
     }
 }
 
-fn activate_join(
-    ctx: &mut Ctx,
-    src: &Record,
-    inst: &Instance,
-    scope_key: i64,
-    gateway: ElementIdx,
-) {
+fn activate_join(ctx: &mut Ctx, src: &Record, inst: &Instance, scope_key: i64, gateway: ElementIdx) {
     let id = &inst.graph.element(gateway).id;
     if queued_activation(&ctx.queue, scope_key).any(|value| &value.element_id == id) {
         return;
     }
     let key = ctx.next_key();
     let value = inst.value_for(gateway, scope_key);
-    ctx.command(
-        src,
-        key,
-        Intent::ActivateElement,
-        RecordValue::ProcessInstance(value),
-    );
+    ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
 }
 
-fn queued_activation(
-    queue: &VecDeque<Record>,
-    scope_key: i64,
-) -> impl Iterator<Item = &ProcessInstanceRecord> {
+fn queued_activation(queue: &VecDeque<Record>, scope_key: i64) -> impl Iterator<Item = &ProcessInstanceRecord> {
     queue.iter().filter_map(move |record| match &record.value {
         RecordValue::ProcessInstance(value)
             if record.intent == Intent::ActivateElement && value.flow_scope_key == scope_key =>
@@ -294,15 +220,9 @@ fn check_inclusive_joins(ctx: &mut Ctx, src: &Record, inst: &Instance, scope_key
     waiting.dedup();
     for gateway in waiting {
         let blocked_by_child = scope.children.iter().any(|child| {
-            ctx.state
-                .element_instances
-                .get(child)
-                .is_some_and(|c| can_reach(graph, c.element_idx, gateway))
+            ctx.state.element_instances.get(child).is_some_and(|c| can_reach(graph, c.element_idx, gateway))
         });
-        let blocked_by_join = scope
-            .join_tokens
-            .keys()
-            .any(|(g, _)| *g != gateway && can_reach(graph, *g, gateway));
+        let blocked_by_join = scope.join_tokens.keys().any(|(g, _)| *g != gateway && can_reach(graph, *g, gateway));
         let blocked_by_queue = queued_activation(&ctx.queue, scope_key)
             .filter_map(|value| graph.by_id.get(&value.element_id))
             .any(|&idx| idx != gateway && can_reach(graph, idx, gateway));
@@ -338,24 +258,12 @@ pub(crate) fn after_child_finished(ctx: &mut Ctx, src: &Record, scope_key: i64) 
         return;
     };
     match scope.state {
-        LifecycleState::Terminating if scope.children.is_empty() => {
-            finish_termination(ctx, src, scope_key)
-        }
-        LifecycleState::Activated
-            if scope.children.is_empty() && (scope.interrupted || scope.active_flows == 0) =>
-        {
+        LifecycleState::Terminating if scope.children.is_empty() => finish_termination(ctx, src, scope_key),
+        LifecycleState::Activated if scope.children.is_empty() && (scope.interrupted || scope.active_flows == 0) => {
             let value = scope.value.clone();
-            let already = ctx
-                .queue
-                .iter()
-                .any(|r| r.intent == Intent::CompleteElement && r.key == scope_key);
+            let already = ctx.queue.iter().any(|r| r.intent == Intent::CompleteElement && r.key == scope_key);
             if !already {
-                ctx.command(
-                    src,
-                    scope_key,
-                    Intent::CompleteElement,
-                    RecordValue::ProcessInstance(value),
-                );
+                ctx.command(src, scope_key, Intent::CompleteElement, RecordValue::ProcessInstance(value));
             }
         }
         LifecycleState::Activated => {
@@ -380,13 +288,7 @@ pub(crate) fn finish_termination(ctx: &mut Ctx, src: &Record, key: i64) {
 }
 
 /// Raises an incident on the element: it stays where it is until an operator resolves it.
-pub(crate) fn raise_incident(
-    ctx: &mut Ctx,
-    src: &Record,
-    inst: &Instance,
-    failure: Failure,
-    job_key: i64,
-) {
+pub(crate) fn raise_incident(ctx: &mut Ctx, src: &Record, inst: &Instance, failure: Failure, job_key: i64) {
     let incident = IncidentRecord {
         error_type: failure.error_type,
         error_message: failure.message,
@@ -426,9 +328,7 @@ pub(crate) fn answer_awaiting_result(ctx: &mut Ctx, inst: &Instance) {
     let variables = if awaiting.fetch_variables.is_empty() {
         all
     } else {
-        all.into_iter()
-            .filter(|(name, _)| awaiting.fetch_variables.iter().any(|f| f == name))
-            .collect()
+        all.into_iter().filter(|(name, _)| awaiting.fetch_variables.iter().any(|f| f == name)).collect()
     };
     let record = Record {
         position: 0,
@@ -466,10 +366,7 @@ fn answer_terminated_awaiting(ctx: &mut Ctx, inst: &Instance) {
         request_id: None,
         rejection: Some(Rejection {
             rejection_type: RejectionType::InvalidState,
-            reason: format!(
-                "Expected process instance with key '{}' to complete, but it was terminated",
-                inst.key
-            ),
+            reason: format!("Expected process instance with key '{}' to complete, but it was terminated", inst.key),
         }),
     };
     ctx.respond_with(request_id, record);

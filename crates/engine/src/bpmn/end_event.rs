@@ -29,20 +29,11 @@ impl ElementBehavior for EndEvent {
             .children
             .iter()
             .filter_map(|k| ctx.state.element_instances.get(k))
-            .filter(|child| {
-                child
-                    .state
-                    .can_transition_to(crate::state::LifecycleState::Terminating)
-            })
+            .filter(|child| child.state.can_transition_to(crate::state::LifecycleState::Terminating))
             .map(|child| (child.key, child.value.clone()))
             .collect();
         for (key, value) in siblings {
-            ctx.command(
-                src,
-                key,
-                Intent::TerminateElement,
-                crate::record::RecordValue::ProcessInstance(value),
-            );
+            ctx.command(src, key, Intent::TerminateElement, crate::record::RecordValue::ProcessInstance(value));
         }
     }
 }

@@ -11,9 +11,7 @@ pub(crate) struct ExclusiveGateway;
 impl ElementBehavior for ExclusiveGateway {
     fn on_activate(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
         let element = inst.element();
-        let flow = if element.outgoing.len() == 1
-            && inst.graph.flow(element.outgoing[0]).condition.is_none()
-        {
+        let flow = if element.outgoing.len() == 1 && inst.graph.flow(element.outgoing[0]).condition.is_none() {
             Some(element.outgoing[0])
         } else {
             let mut chosen = None;

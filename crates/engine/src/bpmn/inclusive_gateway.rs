@@ -16,9 +16,7 @@ impl ElementBehavior for InclusiveGateway {
             if Some(flow) == element.default_flow {
                 continue;
             }
-            if inst.graph.flow(flow).condition.is_none()
-                || behavior::flow_condition_holds(ctx, inst, flow)?
-            {
+            if inst.graph.flow(flow).condition.is_none() || behavior::flow_condition_holds(ctx, inst, flow)? {
                 flows.push(flow);
             }
         }

@@ -37,16 +37,11 @@ impl ElementBehavior for JobTask {
                     element.id
                 ))
             })?,
-            Text::Expression(expression) => {
-                variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now)
-                    .map_err(Failure::extract_value)? as i32
-            }
+            Text::Expression(expression) => variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now)
+                .map_err(Failure::extract_value)? as i32,
         };
-        let custom_headers: Document = definition
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
+        let custom_headers: Document =
+            definition.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
         let job = JobRecord {
             job_type: job_type.clone(),
             retries,
@@ -74,11 +69,7 @@ impl ElementBehavior for JobTask {
     }
 
     fn on_terminate(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-        let job_key = ctx
-            .state
-            .element_instances
-            .get(&inst.key)
-            .map_or(-1, |e| e.job_key);
+        let job_key = ctx.state.element_instances.get(&inst.key).map_or(-1, |e| e.job_key);
         if let Some(job) = ctx.state.jobs.get(&job_key) {
             let record = job.record.clone();
             ctx.event(src, job_key, Intent::Canceled, RecordValue::Job(record));

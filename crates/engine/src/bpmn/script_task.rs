@@ -15,8 +15,8 @@ impl ElementBehavior for ScriptTask {
         let Some(script) = &inst.element().script else {
             return JobTask::on_activate(ctx, src, inst);
         };
-        let result = variables::evaluate(ctx.state, inst.key, &script.expression, ctx.now)
-            .map_err(Failure::expression)?;
+        let result =
+            variables::evaluate(ctx.state, inst.key, &script.expression, ctx.now).map_err(Failure::expression)?;
         behavior::transition_to_activated(ctx, src, inst);
         let mut document = Document::new();
         document.insert(script.result_variable.clone(), result);

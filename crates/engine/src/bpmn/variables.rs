@@ -35,9 +35,7 @@ pub(crate) fn evaluate(
     expression: &Expression,
     now_ms: i64,
 ) -> Result<serde_json::Value, String> {
-    expression
-        .evaluate(&ScopeView { state, scope_key }, now_ms)
-        .map_err(|e| e.to_string())
+    expression.evaluate(&ScopeView { state, scope_key }, now_ms).map_err(|e| e.to_string())
 }
 
 fn type_name(value: &serde_json::Value) -> &'static str {
@@ -83,12 +81,7 @@ pub(crate) fn evaluate_string(
     }
 }
 
-pub(crate) fn evaluate_i64(
-    state: &State,
-    scope_key: i64,
-    expression: &Expression,
-    now_ms: i64,
-) -> Result<i64, String> {
+pub(crate) fn evaluate_i64(state: &State, scope_key: i64, expression: &Expression, now_ms: i64) -> Result<i64, String> {
     let value = evaluate(state, scope_key, expression, now_ms)?;
     match value.as_i64().or_else(|| value.as_f64().map(|f| f as i64)) {
         Some(n) => Ok(n),
@@ -103,9 +96,7 @@ pub(crate) fn visible_variables(state: &State, scope_key: i64, names: &[String])
     while let Some(key) = scope {
         if let Some(variables) = state.variables.get(&key) {
             for (name, variable) in variables {
-                if (names.is_empty() || names.iter().any(|n| **n == **name))
-                    && !document.contains_key(&**name)
-                {
+                if (names.is_empty() || names.iter().any(|n| **n == **name)) && !document.contains_key(&**name) {
                     document.insert(name.to_string(), variable.value.clone());
                 }
             }
@@ -119,11 +110,7 @@ pub(crate) fn local_variables(state: &State, scope_key: i64) -> Document {
     state
         .variables
         .get(&scope_key)
-        .map(|vars| {
-            vars.iter()
-                .map(|(name, v)| (name.to_string(), v.value.clone()))
-                .collect()
-        })
+        .map(|vars| vars.iter().map(|(name, v)| (name.to_string(), v.value.clone())).collect())
         .unwrap_or_default()
 }
 
@@ -136,10 +123,7 @@ pub(crate) fn set_variable(
     name: &str,
     value: serde_json::Value,
 ) {
-    let existing = ctx
-        .state
-        .variable(scope_key, name)
-        .map(|v| (v.key, v.value == value));
+    let existing = ctx.state.variable(scope_key, name).map(|v| (v.key, v.value == value));
     let (key, intent) = match existing {
         Some((_, true)) => return,
         Some((key, false)) => (key, Intent::Updated),
@@ -228,13 +212,10 @@ fn evaluate_mappings(
             Some(current) => current,
             None => {
                 use baton_feel::Variables;
-                ScopeView {
-                    state: ctx.state,
-                    scope_key: target_scope,
-                }
-                .get(&root)
-                .cloned()
-                .unwrap_or(serde_json::Value::Null)
+                ScopeView { state: ctx.state, scope_key: target_scope }
+                    .get(&root)
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null)
             }
         };
         set_path(&mut current, &rest, value);
@@ -253,9 +234,7 @@ fn set_path(target: &mut serde_json::Value, path: &[&str], value: serde_json::Va
         *target = serde_json::Value::Object(Document::new());
     }
     if let serde_json::Value::Object(map) = target {
-        let entry = map
-            .entry(first.to_string())
-            .or_insert(serde_json::Value::Null);
+        let entry = map.entry(first.to_string()).or_insert(serde_json::Value::Null);
         set_path(entry, rest, value);
     }
 }
@@ -278,11 +257,7 @@ pub(crate) fn apply_outputs(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Res
         return Ok(());
     }
     let flow_scope = inst.value.flow_scope_key;
-    let target_scope = if flow_scope >= 0 {
-        flow_scope
-    } else {
-        inst.key
-    };
+    let target_scope = if flow_scope >= 0 { flow_scope } else { inst.key };
     let document = evaluate_mappings(ctx, inst, outputs, inst.key, target_scope)?;
     merge_propagate(ctx, src, &inst.value, target_scope, document);
     Ok(())

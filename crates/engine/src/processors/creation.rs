@@ -29,12 +29,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceCre
         flow_scope_key: -1,
     };
     crate::bpmn::variables::merge_local(ctx, command, &instance, key, value.variables.clone());
-    ctx.command(
-        command,
-        key,
-        Intent::ActivateElement,
-        RecordValue::ProcessInstance(instance),
-    );
+    ctx.command(command, key, Intent::ActivateElement, RecordValue::ProcessInstance(instance));
     let created = ProcessInstanceCreationRecord {
         bpmn_process_id: record.bpmn_process_id.clone(),
         version: record.version,
@@ -42,18 +37,9 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceCre
         variables: value.variables.clone(),
         process_instance_key: key,
         fetch_variables: value.fetch_variables.clone(),
-        awaiting_request_id: if command.intent == Intent::CreateWithAwaitingResult {
-            command.request_id
-        } else {
-            None
-        },
+        awaiting_request_id: if command.intent == Intent::CreateWithAwaitingResult { command.request_id } else { None },
     };
-    let index = ctx.event(
-        command,
-        key,
-        Intent::Created,
-        RecordValue::ProcessInstanceCreation(created),
-    );
+    let index = ctx.event(command, key, Intent::Created, RecordValue::ProcessInstanceCreation(created));
     if command.intent == Intent::Create {
         ctx.respond(command, index);
     }
@@ -64,32 +50,26 @@ fn find<'a>(
     value: &ProcessInstanceCreationRecord,
 ) -> Result<&'a DeployedProcess, (RejectionType, String)> {
     if value.process_definition_key > 0 {
-        return ctx
-            .state
-            .processes
-            .get(&value.process_definition_key)
-            .ok_or_else(|| {
-                (
-                    RejectionType::NotFound,
-                    format!(
-                        "Expected to find process definition with key '{}', but none found",
-                        value.process_definition_key
-                    ),
-                )
-            });
+        return ctx.state.processes.get(&value.process_definition_key).ok_or_else(|| {
+            (
+                RejectionType::NotFound,
+                format!(
+                    "Expected to find process definition with key '{}', but none found",
+                    value.process_definition_key
+                ),
+            )
+        });
     }
     if value.bpmn_process_id.is_empty() {
         return Err((
             RejectionType::InvalidArgument,
-            "Expected either a process definition key or a BPMN process id, but neither was given"
-                .to_string(),
+            "Expected either a process definition key or a BPMN process id, but neither was given".to_string(),
         ));
     }
     let found = if value.version < 0 {
         ctx.state.latest_process(&value.bpmn_process_id)
     } else {
-        ctx.state
-            .process_by_version(&value.bpmn_process_id, value.version)
+        ctx.state.process_by_version(&value.bpmn_process_id, value.version)
     };
     found.ok_or_else(|| {
         let reason = if value.version < 0 {

@@ -48,10 +48,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
     for (resource, definitions) in &parsed {
         for process in &definitions.processes {
             if seen.contains(&process.id) {
-                errors.push(format!(
-                    "'{}': duplicated process id '{}' in this deployment",
-                    resource.name, process.id
-                ));
+                errors.push(format!("'{}': duplicated process id '{}' in this deployment", resource.name, process.id));
             }
             seen.push(process.id.clone());
         }
@@ -60,24 +57,15 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
         return ctx.reject(
             command,
             RejectionType::InvalidArgument,
-            format!(
-                "Expected to deploy new resources, but encountered the following errors:\n{}",
-                errors.join("\n")
-            ),
+            format!("Expected to deploy new resources, but encountered the following errors:\n{}", errors.join("\n")),
         );
     }
     let mut processes = Vec::new();
     for (resource, definitions) in parsed {
         let sum = checksum(&resource.content);
         for process in &definitions.processes {
-            let latest = ctx
-                .state
-                .latest_process(&process.id)
-                .map(|p| p.record.clone());
-            if let Some(latest) = latest
-                .as_ref()
-                .filter(|l| l.checksum == sum && l.resource_name == resource.name)
-            {
+            let latest = ctx.state.latest_process(&process.id).map(|p| p.record.clone());
+            if let Some(latest) = latest.as_ref().filter(|l| l.checksum == sum && l.resource_name == resource.name) {
                 processes.push(ProcessMetadata {
                     bpmn_process_id: latest.bpmn_process_id.clone(),
                     version: latest.version,
@@ -107,16 +95,8 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
         }
     }
     let key = ctx.next_key();
-    let deployment = DeploymentRecord {
-        resources: value.resources.clone(),
-        processes,
-    };
-    let index = ctx.event(
-        command,
-        key,
-        Intent::Created,
-        RecordValue::Deployment(deployment),
-    );
+    let deployment = DeploymentRecord { resources: value.resources.clone(), processes };
+    let index = ctx.event(command, key, Intent::Created, RecordValue::Deployment(deployment));
     ctx.respond(command, index);
 }
 
@@ -124,18 +104,10 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
 /// versions so that every partition knows every definition by the same key.
 fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
     for process in value.processes.iter().filter(|p| p.is_new) {
-        if ctx
-            .state
-            .processes
-            .contains_key(&process.process_definition_key)
-        {
+        if ctx.state.processes.contains_key(&process.process_definition_key) {
             continue;
         }
-        let Some(resource) = value
-            .resources
-            .iter()
-            .find(|r| r.name == process.resource_name)
-        else {
+        let Some(resource) = value.resources.iter().find(|r| r.name == process.resource_name) else {
             return ctx.reject(
                 command,
                 RejectionType::InvalidArgument,
@@ -146,11 +118,7 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
             );
         };
         if let Err(error) = baton_model::parse(&resource.content) {
-            return ctx.reject(
-                command,
-                RejectionType::InvalidArgument,
-                format!("'{}': {error}", resource.name),
-            );
+            return ctx.reject(command, RejectionType::InvalidArgument, format!("'{}': {error}", resource.name));
         }
         let record = ProcessRecord {
             bpmn_process_id: process.bpmn_process_id.clone(),
@@ -160,18 +128,8 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
             resource: resource.content.clone(),
             checksum: checksum(&resource.content),
         };
-        ctx.event(
-            command,
-            process.process_definition_key,
-            Intent::Created,
-            RecordValue::Process(record),
-        );
+        ctx.event(command, process.process_definition_key, Intent::Created, RecordValue::Process(record));
     }
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::Created,
-        RecordValue::Deployment(value.clone()),
-    );
+    let index = ctx.event(command, command.key, Intent::Created, RecordValue::Deployment(value.clone()));
     ctx.respond(command, index);
 }

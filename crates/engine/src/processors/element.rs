@@ -10,20 +10,15 @@ use crate::state::LifecycleState;
 
 fn reject_state(ctx: &mut Ctx, command: &Record, action: &str, state: Option<LifecycleState>) {
     let reason = match state {
-        Some(state) => format!(
-            "Expected to {action} element instance with key '{}', but it is in state {state:?}",
-            command.key
-        ),
+        Some(state) => {
+            format!("Expected to {action} element instance with key '{}', but it is in state {state:?}", command.key)
+        }
         None => format!(
             "Expected to {action} element instance with key '{}', but no such element instance was found",
             command.key
         ),
     };
-    let rejection_type = if state.is_some() {
-        RejectionType::InvalidState
-    } else {
-        RejectionType::NotFound
-    };
+    let rejection_type = if state.is_some() { RejectionType::InvalidState } else { RejectionType::NotFound };
     ctx.reject(command, rejection_type, reason);
 }
 
@@ -46,22 +41,9 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record) {
         );
     }
     if ctx.state.element_instances.contains_key(&command.key) {
-        return reject_state(
-            ctx,
-            command,
-            "activate",
-            ctx.state
-                .element_instances
-                .get(&command.key)
-                .map(|e| e.state),
-        );
+        return reject_state(ctx, command, "activate", ctx.state.element_instances.get(&command.key).map(|e| e.state));
     }
-    ctx.event(
-        command,
-        command.key,
-        Intent::ElementActivating,
-        command.value.clone(),
-    );
+    ctx.event(command, command.key, Intent::ElementActivating, command.value.clone());
     if let Some(inst) = Instance::load(ctx.state, command.key) {
         continue_activation(ctx, command, &inst);
     }
@@ -69,19 +51,14 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record) {
 
 /// The part of activation that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    let result =
-        variables::apply_inputs(ctx, src, inst).and_then(|()| bpmn::on_activate(ctx, src, inst));
+    let result = variables::apply_inputs(ctx, src, inst).and_then(|()| bpmn::on_activate(ctx, src, inst));
     if let Err(failure) = result {
         behavior::raise_incident(ctx, src, inst, failure, -1);
     }
 }
 
 pub(crate) fn complete(ctx: &mut Ctx, command: &Record) {
-    let state = ctx
-        .state
-        .element_instances
-        .get(&command.key)
-        .map(|e| e.state);
+    let state = ctx.state.element_instances.get(&command.key).map(|e| e.state);
     if !state.is_some_and(|s| s.can_transition_to(LifecycleState::Completing)) {
         return reject_state(ctx, command, "complete", state);
     }
@@ -107,11 +84,7 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
 }
 
 pub(crate) fn terminate(ctx: &mut Ctx, command: &Record) {
-    let state = ctx
-        .state
-        .element_instances
-        .get(&command.key)
-        .map(|e| e.state);
+    let state = ctx.state.element_instances.get(&command.key).map(|e| e.state);
     if !state.is_some_and(|s| s.can_transition_to(LifecycleState::Terminating)) {
         return reject_state(ctx, command, "terminate", state);
     }
@@ -139,23 +112,14 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
         behavior::finish_termination(ctx, src, key);
     } else {
         for (child, value) in children {
-            ctx.command(
-                src,
-                child,
-                Intent::TerminateElement,
-                RecordValue::ProcessInstance(value),
-            );
+            ctx.command(src, child, Intent::TerminateElement, RecordValue::ProcessInstance(value));
         }
     }
     Some(index)
 }
 
 pub(crate) fn cancel(ctx: &mut Ctx, command: &Record) {
-    let found = ctx
-        .state
-        .element_instances
-        .get(&command.key)
-        .map(|e| (e.state, e.value.flow_scope_key));
+    let found = ctx.state.element_instances.get(&command.key).map(|e| (e.state, e.value.flow_scope_key));
     match found {
         Some((state, -1)) if state.can_transition_to(LifecycleState::Terminating) => {
             if let Some(index) = start_termination(ctx, command, command.key) {
@@ -165,10 +129,7 @@ pub(crate) fn cancel(ctx: &mut Ctx, command: &Record) {
         Some((_, -1)) | None | Some(_) => ctx.reject(
             command,
             RejectionType::NotFound,
-            format!(
-                "Expected to cancel a process instance with key '{}', but no such process was found",
-                command.key
-            ),
+            format!("Expected to cancel a process instance with key '{}', but no such process was found", command.key),
         ),
     }
 }

@@ -11,18 +11,10 @@ pub(crate) fn resolve(ctx: &mut Ctx, command: &Record) {
         return ctx.reject(
             command,
             RejectionType::NotFound,
-            format!(
-                "Expected to resolve incident with key '{}', but no such incident was found",
-                command.key
-            ),
+            format!("Expected to resolve incident with key '{}', but no such incident was found", command.key),
         );
     };
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::Resolved,
-        RecordValue::Incident(incident.clone()),
-    );
+    let index = ctx.event(command, command.key, Intent::Resolved, RecordValue::Incident(incident.clone()));
     ctx.respond(command, index);
     if incident.job_key >= 0 {
         return retry_job(ctx, command, &incident);
@@ -48,21 +40,13 @@ fn retry_job(ctx: &mut Ctx, command: &Record, incident: &IncidentRecord) {
     }
     if job.record.retries <= 0 {
         if let Some(inst) = Instance::load(ctx.state, incident.element_instance_key) {
-            let failure = Failure {
-                error_type: incident.error_type,
-                message: incident.error_message.clone(),
-            };
+            let failure = Failure { error_type: incident.error_type, message: incident.error_message.clone() };
             behavior::raise_incident(ctx, command, &inst, failure, job.key);
         }
         return;
     }
     // Re-activating a failed job is the job's own event, so state changes only through appliers.
     let job_type = job.record.job_type.clone();
-    ctx.event(
-        command,
-        job.key,
-        Intent::RecurredAfterBackoff,
-        RecordValue::Job(job.record),
-    );
+    ctx.event(command, job.key, Intent::RecurredAfterBackoff, RecordValue::Job(job.record));
     ctx.side_effect(SideEffect::JobsAvailable { job_type });
 }

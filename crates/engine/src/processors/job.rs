@@ -27,10 +27,7 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record, value: &JobRecord, intent
         return ctx.reject(
             command,
             RejectionType::NotFound,
-            format!(
-                "Expected to {verb} job with key '{}', but no such job was found",
-                command.key
-            ),
+            format!("Expected to {verb} job with key '{}', but no such job was found", command.key),
         );
     };
     match intent {
@@ -55,10 +52,7 @@ fn reject_state(ctx: &mut Ctx, command: &Record, verb: &str, job: &Job) {
     ctx.reject(
         command,
         RejectionType::InvalidState,
-        format!(
-            "Expected to {verb} job with key '{}', but it is in state '{state}'",
-            command.key
-        ),
+        format!("Expected to {verb} job with key '{}', but it is in state '{state}'", command.key),
     );
 }
 
@@ -68,12 +62,7 @@ fn complete(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     }
     let mut record = job.record;
     record.variables = value.variables.clone();
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::Completed,
-        RecordValue::Job(record.clone()),
-    );
+    let index = ctx.event(command, command.key, Intent::Completed, RecordValue::Job(record.clone()));
     ctx.respond(command, index);
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
@@ -97,12 +86,7 @@ fn fail(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     };
     record.variables = value.variables.clone();
     record.deadline_ms = -1;
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::Failed,
-        RecordValue::Job(record.clone()),
-    );
+    let index = ctx.event(command, command.key, Intent::Failed, RecordValue::Job(record.clone()));
     ctx.respond(command, index);
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
@@ -116,15 +100,10 @@ fn fail(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
         } else {
             record.error_message.clone()
         };
-        let failure = Failure {
-            error_type: ErrorType::JobNoRetries,
-            message,
-        };
+        let failure = Failure { error_type: ErrorType::JobNoRetries, message };
         behavior::raise_incident(ctx, command, &inst, failure, command.key);
     } else if record.retry_backoff_ms <= 0 {
-        ctx.side_effect(SideEffect::JobsAvailable {
-            job_type: record.job_type,
-        });
+        ctx.side_effect(SideEffect::JobsAvailable { job_type: record.job_type });
     }
 }
 
@@ -133,19 +112,17 @@ fn time_out(ctx: &mut Ctx, command: &Record, job: Job) {
         return ctx.reject(
             command,
             RejectionType::InvalidState,
-            format!("Expected to time out activated job with key '{}', but it is not activated or not yet due", command.key),
+            format!(
+                "Expected to time out activated job with key '{}', but it is not activated or not yet due",
+                command.key
+            ),
         );
     }
     let mut record = job.record;
     record.deadline_ms = -1;
     record.worker.clear();
     let job_type = record.job_type.clone();
-    ctx.event(
-        command,
-        command.key,
-        Intent::TimedOut,
-        RecordValue::Job(record),
-    );
+    ctx.event(command, command.key, Intent::TimedOut, RecordValue::Job(record));
     ctx.side_effect(SideEffect::JobsAvailable { job_type });
 }
 
@@ -154,18 +131,16 @@ fn recur(ctx: &mut Ctx, command: &Record, job: Job) {
         return ctx.reject(
             command,
             RejectionType::InvalidState,
-            format!("Expected to recur job with key '{}' after its back-off, but it is not backing off or not yet due", command.key),
+            format!(
+                "Expected to recur job with key '{}' after its back-off, but it is not backing off or not yet due",
+                command.key
+            ),
         );
     }
     let mut record = job.record;
     record.recurring_time_ms = -1;
     let job_type = record.job_type.clone();
-    ctx.event(
-        command,
-        command.key,
-        Intent::RecurredAfterBackoff,
-        RecordValue::Job(record),
-    );
+    ctx.event(command, command.key, Intent::RecurredAfterBackoff, RecordValue::Job(record));
     ctx.side_effect(SideEffect::JobsAvailable { job_type });
 }
 
@@ -182,12 +157,7 @@ fn update_retries(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) 
     }
     let mut record = job.record;
     record.retries = value.retries;
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::RetriesUpdated,
-        RecordValue::Job(record),
-    );
+    let index = ctx.event(command, command.key, Intent::RetriesUpdated, RecordValue::Job(record));
     ctx.respond(command, index);
 }
 
@@ -208,12 +178,7 @@ fn update_timeout(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) 
     let mut record = job.record;
     record.timeout_ms = value.timeout_ms;
     record.deadline_ms = ctx.now.saturating_add(value.timeout_ms);
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::TimeoutUpdated,
-        RecordValue::Job(record),
-    );
+    let index = ctx.event(command, command.key, Intent::TimeoutUpdated, RecordValue::Job(record));
     ctx.respond(command, index);
 }
 
@@ -226,12 +191,7 @@ fn throw_error(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     record.error_message = value.error_message.clone();
     record.variables = value.variables.clone();
     record.deadline_ms = -1;
-    let index = ctx.event(
-        command,
-        command.key,
-        Intent::ErrorThrown,
-        RecordValue::Job(record.clone()),
-    );
+    let index = ctx.event(command, command.key, Intent::ErrorThrown, RecordValue::Job(record.clone()));
     ctx.respond(command, index);
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
@@ -243,9 +203,6 @@ fn throw_error(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
          No error events are available in the scope.",
         record.error_code, record.error_message
     );
-    let failure = Failure {
-        error_type: ErrorType::UnhandledErrorEvent,
-        message,
-    };
+    let failure = Failure { error_type: ErrorType::UnhandledErrorEvent, message };
     behavior::raise_incident(ctx, command, &inst, failure, command.key);
 }

@@ -18,10 +18,7 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record, value: &JobBatchRecord) 
             value.max_jobs_to_activate
         ))
     } else if value.timeout_ms < 1 {
-        Some(format!(
-            "Expected a job timeout of at least 1 ms, but it was {}",
-            value.timeout_ms
-        ))
+        Some(format!("Expected a job timeout of at least 1 ms, but it was {}", value.timeout_ms))
     } else {
         None
     };
@@ -52,11 +49,7 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record, value: &JobBatchRecord) 
         record.worker = value.worker.clone();
         record.timeout_ms = value.timeout_ms;
         record.deadline_ms = deadline_ms;
-        record.variables = variables::visible_variables(
-            ctx.state,
-            record.element_instance_key,
-            &value.fetch_variables,
-        );
+        record.variables = variables::visible_variables(ctx.state, record.element_instance_key, &value.fetch_variables);
         jobs.push(record);
     }
     let batch = JobBatchRecord {
@@ -70,11 +63,6 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record, value: &JobBatchRecord) 
         truncated,
     };
     let key = ctx.next_key();
-    let index = ctx.event(
-        command,
-        key,
-        Intent::Activated,
-        RecordValue::JobBatch(batch),
-    );
+    let index = ctx.event(command, key, Intent::Activated, RecordValue::JobBatch(batch));
     ctx.respond(command, index);
 }

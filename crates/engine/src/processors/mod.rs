@@ -17,27 +17,16 @@ use crate::record::*;
 pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
     match (&command.value, command.intent) {
         (RecordValue::Deployment(value), Intent::Create) => deployment::create(ctx, command, value),
-        (
-            RecordValue::ProcessInstanceCreation(value),
-            Intent::Create | Intent::CreateWithAwaitingResult,
-        ) => creation::create(ctx, command, value),
-        (RecordValue::ProcessInstance(_), Intent::ActivateElement) => {
-            element::activate(ctx, command)
+        (RecordValue::ProcessInstanceCreation(value), Intent::Create | Intent::CreateWithAwaitingResult) => {
+            creation::create(ctx, command, value)
         }
-        (RecordValue::ProcessInstance(_), Intent::CompleteElement) => {
-            element::complete(ctx, command)
-        }
-        (RecordValue::ProcessInstance(_), Intent::TerminateElement) => {
-            element::terminate(ctx, command)
-        }
+        (RecordValue::ProcessInstance(_), Intent::ActivateElement) => element::activate(ctx, command),
+        (RecordValue::ProcessInstance(_), Intent::CompleteElement) => element::complete(ctx, command),
+        (RecordValue::ProcessInstance(_), Intent::TerminateElement) => element::terminate(ctx, command),
         (RecordValue::ProcessInstance(_), Intent::Cancel) => element::cancel(ctx, command),
         (RecordValue::Job(value), intent) => job::process(ctx, command, value, intent),
-        (RecordValue::JobBatch(value), Intent::Activate) => {
-            job_batch::activate(ctx, command, value)
-        }
-        (RecordValue::VariableDocument(value), Intent::Update) => {
-            variable_document::update(ctx, command, value)
-        }
+        (RecordValue::JobBatch(value), Intent::Activate) => job_batch::activate(ctx, command, value),
+        (RecordValue::VariableDocument(value), Intent::Update) => variable_document::update(ctx, command, value),
         (RecordValue::Incident(_), Intent::Resolve) => incident::resolve(ctx, command),
         (value, intent) => ctx.reject(
             command,

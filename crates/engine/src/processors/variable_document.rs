@@ -5,12 +5,7 @@ use crate::engine::Ctx;
 use crate::record::*;
 
 pub(crate) fn update(ctx: &mut Ctx, command: &Record, value: &VariableDocumentRecord) {
-    let Some(owner) = ctx
-        .state
-        .element_instances
-        .get(&value.scope_key)
-        .map(|e| e.value.clone())
-    else {
+    let Some(owner) = ctx.state.element_instances.get(&value.scope_key).map(|e| e.value.clone()) else {
         return ctx.reject(
             command,
             RejectionType::NotFound,
@@ -21,27 +16,14 @@ pub(crate) fn update(ctx: &mut Ctx, command: &Record, value: &VariableDocumentRe
         );
     };
     let key = ctx.next_key();
-    let index = ctx.event(
-        command,
-        key,
-        Intent::Updated,
-        RecordValue::VariableDocument(value.clone()),
-    );
+    let index = ctx.event(command, key, Intent::Updated, RecordValue::VariableDocument(value.clone()));
     ctx.respond(command, index);
     match value.update_semantics {
-        VariableUpdateSemantic::Local => variables::merge_local(
-            ctx,
-            command,
-            &owner,
-            value.scope_key,
-            value.variables.clone(),
-        ),
-        VariableUpdateSemantic::Propagate => variables::merge_propagate(
-            ctx,
-            command,
-            &owner,
-            value.scope_key,
-            value.variables.clone(),
-        ),
+        VariableUpdateSemantic::Local => {
+            variables::merge_local(ctx, command, &owner, value.scope_key, value.variables.clone())
+        }
+        VariableUpdateSemantic::Propagate => {
+            variables::merge_propagate(ctx, command, &owner, value.scope_key, value.variables.clone())
+        }
     }
 }

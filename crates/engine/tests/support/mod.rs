@@ -17,19 +17,12 @@ pub struct Bpmn {
 
 impl Bpmn {
     pub fn process(id: &str) -> Bpmn {
-        Bpmn {
-            id: id.to_string(),
-            body: String::new(),
-            flow_count: 0,
-        }
+        Bpmn { id: id.to_string(), body: String::new(), flow_count: 0 }
     }
 
     /// Any element, with raw inner XML (extension elements, event definitions).
     pub fn element(mut self, tag: &str, id: &str, attrs: &str, inner: &str) -> Bpmn {
-        let _ = write!(
-            self.body,
-            r#"<bpmn:{tag} id="{id}" {attrs}>{inner}</bpmn:{tag}>"#
-        );
+        let _ = write!(self.body, r#"<bpmn:{tag} id="{id}" {attrs}>{inner}</bpmn:{tag}>"#);
         self
     }
 
@@ -46,9 +39,8 @@ impl Bpmn {
     }
 
     pub fn service(self, id: &str, job_type: &str) -> Bpmn {
-        let inner = format!(
-            r#"<bpmn:extensionElements><zeebe:taskDefinition type="{job_type}"/></bpmn:extensionElements>"#
-        );
+        let inner =
+            format!(r#"<bpmn:extensionElements><zeebe:taskDefinition type="{job_type}"/></bpmn:extensionElements>"#);
         self.element("serviceTask", id, "", &inner)
     }
 
@@ -68,16 +60,12 @@ impl Bpmn {
     }
 
     pub fn xor(self, id: &str, default: Option<&str>) -> Bpmn {
-        let attrs = default
-            .map(|d| format!(r#"default="{d}""#))
-            .unwrap_or_default();
+        let attrs = default.map(|d| format!(r#"default="{d}""#)).unwrap_or_default();
         self.element("exclusiveGateway", id, &attrs, "")
     }
 
     pub fn inclusive(self, id: &str, default: Option<&str>) -> Bpmn {
-        let attrs = default
-            .map(|d| format!(r#"default="{d}""#))
-            .unwrap_or_default();
+        let attrs = default.map(|d| format!(r#"default="{d}""#)).unwrap_or_default();
         self.element("inclusiveGateway", id, &attrs, "")
     }
 
@@ -112,10 +100,7 @@ impl Bpmn {
         self.flow_count += 1;
         match condition {
             None => {
-                let _ = write!(
-                    self.body,
-                    r#"<bpmn:sequenceFlow id="{id}" sourceRef="{from}" targetRef="{to}"/>"#
-                );
+                let _ = write!(self.body, r#"<bpmn:sequenceFlow id="{id}" sourceRef="{from}" targetRef="{to}"/>"#);
             }
             Some(condition) => {
                 let _ = write!(
@@ -146,10 +131,7 @@ impl Bpmn {
 }
 
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 pub const START_MS: i64 = 1_700_000_000_000;
@@ -208,8 +190,7 @@ impl TestEngine {
         let output = self.engine.process(command, self.now);
         self.log.extend(output.records.iter().cloned());
         self.responses.extend(output.responses.iter().cloned());
-        self.side_effects
-            .extend(output.side_effects.iter().cloned());
+        self.side_effects.extend(output.side_effects.iter().cloned());
         if self.check_replay_each_step {
             self.assert_replay_equal();
         }
@@ -222,11 +203,7 @@ impl TestEngine {
         for record in &self.log {
             replayed.replay(record);
         }
-        assert_eq!(
-            replayed.state(),
-            self.engine.state(),
-            "replayed state differs from live state"
-        );
+        assert_eq!(replayed.state(), self.engine.state(), "replayed state differs from live state");
     }
 
     pub fn deploy(&mut self, xml: &str) -> Record {
@@ -235,17 +212,10 @@ impl TestEngine {
 
     pub fn deploy_named(&mut self, name: &str, xml: &str) -> Record {
         let value = DeploymentRecord {
-            resources: vec![Resource {
-                name: name.to_string(),
-                content: xml.as_bytes().to_vec(),
-            }],
+            resources: vec![Resource { name: name.to_string(), content: xml.as_bytes().to_vec() }],
             processes: Vec::new(),
         };
-        self.send(Command::new(
-            Intent::Create,
-            -1,
-            RecordValue::Deployment(value),
-        ))
+        self.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)))
     }
 
     pub fn deploy_ok(&mut self, bpmn: &Bpmn) {
@@ -280,32 +250,21 @@ impl TestEngine {
             jobs: Vec::new(),
             truncated: false,
         };
-        let response = self.send(Command::new(
-            Intent::Activate,
-            -1,
-            RecordValue::JobBatch(value),
-        ));
+        let response = self.send(Command::new(Intent::Activate, -1, RecordValue::JobBatch(value)));
         match response.value {
             RecordValue::JobBatch(batch) => batch.job_keys.into_iter().zip(batch.jobs).collect(),
             other => panic!("expected a job batch, got {other:?}"),
         }
     }
 
-    pub fn job_command(
-        &mut self,
-        intent: Intent,
-        key: i64,
-        edit: impl FnOnce(&mut JobRecord),
-    ) -> Record {
+    pub fn job_command(&mut self, intent: Intent, key: i64, edit: impl FnOnce(&mut JobRecord)) -> Record {
         let mut value = empty_job();
         edit(&mut value);
         self.send(Command::new(intent, key, RecordValue::Job(value)))
     }
 
     pub fn complete(&mut self, key: i64, variables: serde_json::Value) -> Record {
-        self.job_command(Intent::Complete, key, |job| {
-            job.variables = object(variables)
-        })
+        self.job_command(Intent::Complete, key, |job| job.variables = object(variables))
     }
 
     /// Activates and completes the one job of `job_type`.
@@ -336,11 +295,7 @@ impl TestEngine {
             job_key: -1,
             variable_scope_key: -1,
         };
-        self.send(Command::new(
-            Intent::Resolve,
-            incident_key,
-            RecordValue::Incident(value),
-        ))
+        self.send(Command::new(Intent::Resolve, incident_key, RecordValue::Incident(value)))
     }
 
     pub fn cancel(&mut self, process_instance_key: i64) -> Record {
@@ -353,33 +308,16 @@ impl TestEngine {
             bpmn_element_type: BpmnElementType::SequenceFlow,
             flow_scope_key: -1,
         };
-        self.send(Command::new(
-            Intent::Cancel,
-            process_instance_key,
-            RecordValue::ProcessInstance(value),
-        ))
+        self.send(Command::new(Intent::Cancel, process_instance_key, RecordValue::ProcessInstance(value)))
     }
 
-    pub fn set_variables(
-        &mut self,
-        scope_key: i64,
-        variables: serde_json::Value,
-        local: bool,
-    ) -> Record {
+    pub fn set_variables(&mut self, scope_key: i64, variables: serde_json::Value, local: bool) -> Record {
         let value = VariableDocumentRecord {
             scope_key,
-            update_semantics: if local {
-                VariableUpdateSemantic::Local
-            } else {
-                VariableUpdateSemantic::Propagate
-            },
+            update_semantics: if local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate },
             variables: object(variables),
         };
-        self.send(Command::new(
-            Intent::Update,
-            -1,
-            RecordValue::VariableDocument(value),
-        ))
+        self.send(Command::new(Intent::Update, -1, RecordValue::VariableDocument(value)))
     }
 
     /// Moves the clock and runs whatever the scheduler would append.
@@ -408,32 +346,19 @@ impl TestEngine {
     pub fn lifecycle(&self) -> String {
         let lines = self.log[self.mark..]
             .iter()
-            .filter(|r| {
-                r.record_type == RecordType::Event && r.value_type() == ValueType::ProcessInstance
-            })
+            .filter(|r| r.record_type == RecordType::Event && r.value_type() == ValueType::ProcessInstance)
             .map(render::record);
         lines.collect::<Vec<_>>().join("\n")
     }
 
     pub fn process_variables(&self, process_instance_key: i64) -> serde_json::Value {
-        let vars = self
-            .state()
-            .variables
-            .get(&process_instance_key)
-            .cloned()
-            .unwrap_or_default();
-        serde_json::Value::Object(
-            vars.into_iter()
-                .map(|(k, v)| (k.to_string(), v.value))
-                .collect(),
-        )
+        let vars = self.state().variables.get(&process_instance_key).cloned().unwrap_or_default();
+        serde_json::Value::Object(vars.into_iter().map(|(k, v)| (k.to_string(), v.value)).collect())
     }
 
     pub fn is_completed(&self, process_instance_key: i64) -> bool {
         self.log.iter().any(|r| {
-            r.key == process_instance_key
-                && r.intent == Intent::ElementCompleted
-                && r.record_type == RecordType::Event
+            r.key == process_instance_key && r.intent == Intent::ElementCompleted && r.record_type == RecordType::Event
         })
     }
 

@@ -10,10 +10,7 @@ pub const SEGMENT_HEADER_LEN: u64 = 16;
 pub const FRAME_HEADER_LEN: u64 = 16;
 
 pub fn options(segment_bytes_max: u64) -> Options {
-    Options {
-        segment_bytes_max,
-        fsync: true,
-    }
+    Options { segment_bytes_max, fsync: true }
 }
 
 pub fn open(dir: &Path, segment_bytes_max: u64) -> (Log, Recovery) {
@@ -23,9 +20,7 @@ pub fn open(dir: &Path, segment_bytes_max: u64) -> (Log, Recovery) {
 /// Deterministic payloads of varying length, so frame boundaries are not all aligned.
 pub fn payload(position: u64) -> Vec<u8> {
     let len = 20 + (position % 13) as usize;
-    (0..len)
-        .map(|i| (position as usize * 31 + i) as u8)
-        .collect()
+    (0..len).map(|i| (position as usize * 31 + i) as u8).collect()
 }
 
 pub fn frame_len(position: u64) -> u64 {
@@ -39,9 +34,7 @@ pub fn append_all(log: &mut Log, positions: impl IntoIterator<Item = u64>) {
 }
 
 pub fn read_all(log: &Log, from: u64) -> Vec<(u64, Vec<u8>)> {
-    log.read_from(from)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("read log")
+    log.read_from(from).collect::<Result<Vec<_>, _>>().expect("read log")
 }
 
 pub fn expected(positions: impl IntoIterator<Item = u64>) -> Vec<(u64, Vec<u8>)> {
@@ -59,10 +52,7 @@ pub fn segment_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
+    path.file_name().expect("file name").to_string_lossy().into_owned()
 }
 
 pub fn flip_byte(path: &Path, offset: u64) {
@@ -72,10 +62,7 @@ pub fn flip_byte(path: &Path, offset: u64) {
 }
 
 pub fn append_bytes(path: &Path, bytes: &[u8]) {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open file");
+    let mut file = OpenOptions::new().append(true).open(path).expect("open file");
     file.write_all(bytes).expect("append bytes");
 }
 
