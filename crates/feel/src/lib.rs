@@ -158,6 +158,12 @@ impl Expression {
         // (`#`), so a variable `count` and a call `count(xs)` no longer collide in dsntk's single
         // namespace, and `number(x)` can mean something other than `number(x, g, d)`.
         let collected = names::Collector::collect(&mut ast);
+        if collected.external {
+            // dsntk evaluates external (Java/PMML) functions by calling a local HTTP service:
+            // I/O inside the deterministic engine, and a way for a model to reach the network.
+            names::dismantle(ast);
+            return Err(parse_error("external functions are not supported".to_string()));
+        }
         let mut functions: Vec<(Name, HostFunction)> = Vec::new();
         let renames = collected
             .calls

@@ -184,6 +184,8 @@ pub(crate) struct Collector {
     pub(crate) calls: Vec<Call>,
     /// In the renaming pass: the new name of each call in `calls`, if any.
     renames: Vec<Option<Name>>,
+    /// An `external` function body: dsntk would call out over HTTP to evaluate it.
+    pub(crate) external: bool,
 }
 
 impl Collector {
@@ -270,6 +272,10 @@ impl Collector {
             }
             // Only the root of a path is looked up in the environment.
             AstNode::Path(lhs, _) => self.visit(lhs),
+            AstNode::FunctionBody(body, true) => {
+                self.external = true;
+                self.visit(body);
+            }
             AstNode::FunctionInvocation(function, arguments) => {
                 self.visit_call(function, arguments);
                 self.visit(arguments);

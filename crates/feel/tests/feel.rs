@@ -473,3 +473,12 @@ fn camunda_number_with_one_argument() {
     assert_eq!(eval(r#"number("abc")"#), Value::Null);
     assert_eq!(eval(r#"number("1,000.5", ",", ".")"#), json!(1000.5));
 }
+
+#[test]
+fn external_functions_are_refused_at_parse_time() {
+    let source = r#"(function(a, b) external {java: {class: "java.lang.Math", method signature: "max(int, int)"}})(1, 2)"#;
+    match Expression::parse(source) {
+        Err(Error::Parse { message, .. }) => assert!(message.contains("external"), "{message}"),
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+}
