@@ -95,7 +95,8 @@ impl Engine {
 
     /// Processes `command` at time `timestamp_ms`, and every follow-up command it causes.
     pub fn process(&mut self, command: Command, timestamp_ms: i64) -> Output {
-        let mut output = Output::default();
+        // Sized for a typical command's cascade, so the record vector rarely reallocates.
+        let mut output = Output { records: Vec::with_capacity(32), ..Output::default() };
         self.process_into(command, timestamp_ms, &mut output);
         output
     }
@@ -115,7 +116,7 @@ impl Engine {
             rejection: None,
         };
         output.records.push(record.clone());
-        let mut ctx = Ctx { state: &mut self.state, out: output, queue: VecDeque::new(), now: timestamp_ms };
+        let mut ctx = Ctx { state: &mut self.state, out: output, queue: VecDeque::with_capacity(8), now: timestamp_ms };
         ctx.queue.push_back(record);
         let mut processed = 0;
         while let Some(command) = ctx.queue.pop_front() {
