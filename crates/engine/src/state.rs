@@ -314,7 +314,7 @@ impl State {
                 let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key) else {
                     return;
                 };
-                let Some(flow) = graph.flows.iter().find(|f| f.id == value.element_id) else {
+                let Some(flow) = graph.flows_by_id.get(&value.element_id).map(|&idx| graph.flow(idx)) else {
                     panic!("unknown sequence flow {}. This indicates data corruption.", value.element_id);
                 };
                 scope.active_flows += 1;

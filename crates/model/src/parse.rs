@@ -361,7 +361,7 @@ struct Reader<'a> {
 
 struct ProcessBuilder<'a> {
     elements: Vec<Element>,
-    by_id: HashMap<Arc<str>, ElementIdx>,
+    by_id: crate::graph::IdMap<ElementIdx>,
     flows: Vec<RawFlow<'a>>,
     defaults: Vec<(ElementIdx, &'a str)>,
     /// Flows left out of the graph because of a problem already reported.
@@ -396,7 +396,7 @@ impl<'a> Reader<'a> {
         let name = node.attribute("name").map(str::to_string);
         let mut b = ProcessBuilder {
             elements: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: Default::default(),
             flows: Vec::new(),
             defaults: Vec::new(),
             dropped: HashSet::new(),
@@ -412,8 +412,9 @@ impl<'a> Reader<'a> {
         self.resolve_defaults(&mut b, &flows);
         set_none_starts(&mut b.elements);
         self.validate(&b, &flows);
-        let flows = flows.into_iter().map(|(flow, _)| flow).collect();
-        Some(Process { id, name, elements: b.elements, flows, by_id: b.by_id })
+        let flows: Vec<SequenceFlow> = flows.into_iter().map(|(flow, _)| flow).collect();
+        let flows_by_id = flows.iter().map(|f| (f.id.clone(), f.idx)).collect();
+        Some(Process { id, name, elements: b.elements, flows, by_id: b.by_id, flows_by_id })
     }
 
     fn container(&mut self, b: &mut ProcessBuilder<'a>, node: Node<'a, '_>, scope: ElementIdx) {
