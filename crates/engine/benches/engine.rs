@@ -101,25 +101,7 @@ impl Driver {
 }
 
 fn empty_job() -> JobRecord {
-    JobRecord {
-        job_type: "".into(),
-        retries: 0,
-        worker: String::new(),
-        deadline_ms: -1,
-        timeout_ms: 0,
-        retry_backoff_ms: 0,
-        recurring_time_ms: -1,
-        custom_headers: Default::default(),
-        variables: Document::new(),
-        error_code: String::new(),
-        error_message: String::new(),
-        bpmn_process_id: "".into(),
-        process_definition_version: -1,
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: "".into(),
-        element_instance_key: -1,
-    }
+    JobRecord::default()
 }
 
 fn bench(c: &mut Criterion) {

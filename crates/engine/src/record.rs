@@ -340,6 +340,31 @@ pub struct JobRecord {
     pub element_instance_key: i64,
 }
 
+/// An empty job value: what a worker's command carries besides the fields it sets.
+impl Default for JobRecord {
+    fn default() -> Self {
+        JobRecord {
+            job_type: Arc::from(""),
+            retries: 0,
+            worker: String::new(),
+            deadline_ms: -1,
+            timeout_ms: 0,
+            retry_backoff_ms: 0,
+            recurring_time_ms: -1,
+            custom_headers: Arc::default(),
+            variables: Document::new(),
+            error_code: String::new(),
+            error_message: String::new(),
+            bpmn_process_id: Arc::from(""),
+            process_definition_version: -1,
+            process_definition_key: -1,
+            process_instance_key: -1,
+            element_id: Arc::from(""),
+            element_instance_key: -1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobBatchRecord {
     pub job_type: Arc<str>,
