@@ -304,15 +304,62 @@ async def test_uncaught_business_error_raises_incident(ctx: Context):
     assert await incidents_of(ctx, created.process_instance_key) == []
 
 
-async def test_publish_message_is_unimplemented(ctx: Context):
+async def test_deploy_event_models(ctx: Context):
+    response = await ctx.client.deploy_resource(str(FIXTURES / "events.bpmn"))
+    assert sorted(d.bpmn_process_id for d in response.deployments) == ["e2e_error", "e2e_message"], response
+
+
+async def test_published_message_reaches_the_waiting_instance(ctx: Context):
+    waiting = asyncio.create_task(
+        ctx.client.run_process_with_result("e2e_message", {"orderId": "o-7"}, timeout=30_000)
+    )
+    # Publish until the instance has opened its subscription: a message with TTL 0 that finds no
+    # subscription is dropped, as in Zeebe.
+    for _ in range(100):
+        await ctx.client.publish_message("payment-received", "o-7", {"paid": True}, time_to_live_in_milliseconds=0)
+        done, _ = await asyncio.wait({waiting}, timeout=0.1)
+        if done:
+            break
+    result = await waiting
+    assert result.variables == {"orderId": "o-7", "paid": True}, result.variables
+
+
+async def test_buffered_message_correlates_when_the_instance_arrives(ctx: Context):
+    await ctx.client.publish_message(
+        "payment-received", "o-8", {"amount": 12}, time_to_live_in_milliseconds=60_000, message_id="pay-o-8"
+    )
     try:
-        await ctx.client.publish_message("order-paid", "42")
-    except Exception as error:  # pyzeebe maps unknown codes to its own error types
+        await ctx.client.publish_message(
+            "payment-received", "o-8", {}, time_to_live_in_milliseconds=60_000, message_id="pay-o-8"
+        )
+    except Exception as error:  # noqa: BLE001 - pyzeebe raises its own error types
         cause = getattr(error, "grpc_error", None) or error.__cause__
         assert isinstance(cause, grpc.aio.AioRpcError), repr(error)
-        assert cause.code() == grpc.StatusCode.UNIMPLEMENTED, cause
+        assert cause.code() == grpc.StatusCode.ALREADY_EXISTS, cause
     else:
-        raise AssertionError("publish_message succeeded although messages are not supported")
+        raise AssertionError("a duplicate message id was accepted")
+    result = await ctx.client.run_process_with_result("e2e_message", {"orderId": "o-8"}, timeout=30_000)
+    assert result.variables == {"orderId": "o-8", "amount": 12}, result.variables
+
+
+async def test_business_error_is_caught_by_a_boundary_event(ctx: Context):
+    worker = ZeebeWorker(ctx.channel, name="e2e-risky-worker")
+
+    @worker.task(task_type="e2e-risky")
+    async def risky(amount: int):
+        if amount > 100:
+            raise BusinessError("DECLINED", "card declined")
+        return {"charged": amount}
+
+    task = asyncio.create_task(worker.work())
+    try:
+        declined = await ctx.client.run_process_with_result("e2e_error", {"amount": 500}, timeout=30_000)
+        assert declined.variables == {"amount": 500, "outcome": "declined"}, declined.variables
+        charged = await ctx.client.run_process_with_result("e2e_error", {"amount": 5}, timeout=30_000)
+        assert charged.variables == {"amount": 5, "charged": 5}, charged.variables
+    finally:
+        await worker.stop()
+        task.cancel()
 
 
 async def test_cli_status_create_and_exit_codes(ctx: Context):
@@ -362,7 +409,10 @@ TESTS = [
     test_failed_job_raises_incident_then_resolve,
     test_resolved_instance_completes,
     test_uncaught_business_error_raises_incident,
-    test_publish_message_is_unimplemented,
+    test_deploy_event_models,
+    test_published_message_reaches_the_waiting_instance,
+    test_buffered_message_correlates_when_the_instance_arrives,
+    test_business_error_is_caught_by_a_boundary_event,
     test_cli_status_create_and_exit_codes,
 ]
 

@@ -23,7 +23,7 @@ pub struct ServeArgs {
     /// Address of the HTTP server (health now, REST API later) [default: 127.0.0.1:8080].
     #[arg(long, env = "BATON_HTTP_ADDR", value_name = "HOST:PORT")]
     pub http_addr: Option<SocketAddr>,
-    /// Number of partitions [default: number of CPUs].
+    /// Number of partitions [default: 1].
     #[arg(long, env = "BATON_PARTITIONS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub partitions: Option<u32>,
     /// A TOML file with the same settings (data_dir, grpc_addr, http_addr, partitions).
@@ -78,8 +78,10 @@ fn read_file(path: &Path) -> Result<FileConfig, Failure> {
     toml::from_str(&text).map_err(|error| Failure::usage(format!("invalid config file {}: {error}", path.display())))
 }
 
+/// One partition until message subscriptions are routed between partitions: with one, message
+/// correlation follows Zeebe's rules exactly (see `Broker::publish_message`).
 fn default_partitions() -> u32 {
-    std::thread::available_parallelism().map(|n| u32::try_from(n.get()).unwrap_or(1)).unwrap_or(1)
+    1
 }
 
 #[cfg(test)]

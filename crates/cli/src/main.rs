@@ -4,6 +4,7 @@
 //! Exit codes are part of the interface for scripts: 0 success, 1 the server rejected or failed
 //! the request, 2 bad usage (clap's own code), 3 the server could not be reached.
 
+mod bench;
 mod client;
 mod config;
 mod serve;
@@ -17,7 +18,17 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "baton", version, about = "Baton: a Zeebe-compatible workflow engine")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: TopCommand,
+}
+
+/// `bench` sits beside the other commands rather than in [`Command`], whose variants the client
+/// module matches exhaustively: the benchmark is neither a server nor a client command.
+#[derive(Debug, Subcommand)]
+enum TopCommand {
+    #[command(flatten)]
+    Command(Command),
+    /// Measure throughput and latency of a model against an engine started in this process.
+    Bench(Box<bench::BenchArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,8 +178,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            command => client::run(command).await,
+            TopCommand::Bench(args) => bench::run(*args).await,
+            TopCommand::Command(Command::Serve(args)) => serve::run(args).await,
+            TopCommand::Command(command) => client::run(command).await,
         }
     });
     match result {

@@ -1,4 +1,4 @@
-//! `baton serve`: opens the broker, serves gRPC (and a small HTTP health endpoint), and on
+//! `baton serve`: opens the broker, serves gRPC and HTTP (the REST API and `/health`), and on
 //! SIGTERM or Ctrl-C stops accepting, lets open calls finish, then shuts the broker down so the
 //! last writes are durable.
 
@@ -58,7 +58,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         ..GatewayConfig::default()
     };
     let grpc_server = tokio::spawn(baton_gateway::serve_on(broker.clone(), config, grpc, stopped(stopping.clone())));
-    let app = axum::Router::new().route("/health", axum::routing::get(health));
+    // The REST API (with its read model) on the same listener as the health check; it ends its
+    // long polls when the stop signal comes, so they do not hold up the drain.
+    let rest_config = baton_rest::Config { shutdown: Some(stopping.clone()), ..baton_rest::Config::default() };
+    let (rest, _read_model) = baton_rest::start(broker.clone(), rest_config);
+    let app = rest.route("/health", axum::routing::get(health));
     let http_server =
         tokio::spawn(async move { axum::serve(http, app).with_graceful_shutdown(stopped(stopping)).await });
 

@@ -81,7 +81,8 @@ impl Driver {
                 jobs: Vec::new(),
                 truncated: false,
             };
-            let output = self.engine.process(Command::new(Intent::Activate, -1, RecordValue::JobBatch(batch)), self.now);
+            let output =
+                self.engine.process(Command::new(Intent::Activate, -1, RecordValue::JobBatch(batch)), self.now);
             records += output.records.len();
             let keys = match output.records.last().map(|r| &r.value) {
                 Some(RecordValue::JobBatch(batch)) => batch.job_keys.clone(),
@@ -92,7 +93,11 @@ impl Driver {
                 variables.insert("x".into(), x.into());
                 let mut job = empty_job();
                 job.variables = variables;
-                records += self.engine.process(Command::new(Intent::Complete, key, RecordValue::Job(job)), self.now).records.len();
+                records += self
+                    .engine
+                    .process(Command::new(Intent::Complete, key, RecordValue::Job(job)), self.now)
+                    .records
+                    .len();
             }
         }
         assert!(self.engine.state().element_instances.is_empty(), "every instance completed");

@@ -142,14 +142,13 @@ impl Engine {
     pub fn next_due_ms(&self) -> Option<i64> {
         let deadline = self.state.deadlines.first().map(|(due, _)| *due);
         let backoff = self.state.backoffs.first().map(|(due, _)| *due);
-        match (deadline, backoff) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let message = self.state.message_deadlines.first().map(|(due, _)| *due);
+        let timer = self.state.timer_due.first().map(|(due, _)| *due);
+        [deadline, backoff, message, timer].into_iter().flatten().min()
     }
 
-    /// Commands the scheduler should append now: job time-outs and back-off ends due at `now_ms`,
-    /// at most `limit` of them.
+    /// Commands the scheduler should append now: job time-outs, back-off ends, message expiries
+    /// and timers due at `now_ms`, at most `limit` of them.
     pub fn due_commands(&self, now_ms: i64, limit: usize) -> Vec<Command> {
         let mut commands = Vec::new();
         let timed_out = self.state.deadlines.iter().take_while(|(due, _)| *due <= now_ms);
@@ -162,6 +161,18 @@ impl Engine {
         for (_, key) in recurring.take(limit.saturating_sub(commands.len())) {
             if let Some(job) = self.state.jobs.get(key) {
                 commands.push(Command::new(Intent::RecurAfterBackoff, *key, RecordValue::Job(job.record.clone())));
+            }
+        }
+        let expired = self.state.message_deadlines.iter().take_while(|(due, _)| *due <= now_ms);
+        for (_, key) in expired.take(limit.saturating_sub(commands.len())) {
+            if let Some(message) = self.state.messages.get(key) {
+                commands.push(Command::new(Intent::Expire, *key, RecordValue::Message(message.clone())));
+            }
+        }
+        let timers = self.state.timer_due.iter().take_while(|(due, _)| *due <= now_ms);
+        for (_, key) in timers.take(limit.saturating_sub(commands.len())) {
+            if let Some(timer) = self.state.timers.get(key) {
+                commands.push(Command::new(Intent::Trigger, *key, RecordValue::Timer(timer.clone())));
             }
         }
         commands

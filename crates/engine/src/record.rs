@@ -64,6 +64,10 @@ pub enum ValueType {
     Variable,
     VariableDocument,
     Incident,
+    ProcessEvent,
+    Message,
+    MessageSubscription,
+    Timer,
 }
 
 impl ValueType {
@@ -79,6 +83,10 @@ impl ValueType {
             ValueType::Variable => "VARIABLE",
             ValueType::VariableDocument => "VARIABLE_DOCUMENT",
             ValueType::Incident => "INCIDENT",
+            ValueType::ProcessEvent => "PROCESS_EVENT",
+            ValueType::Message => "MESSAGE",
+            ValueType::MessageSubscription => "MESSAGE_SUBSCRIPTION",
+            ValueType::Timer => "TIMER",
         }
     }
 }
@@ -129,6 +137,19 @@ pub enum Intent {
     // Incident
     Resolve,
     Resolved,
+    // Process event (a catch event was triggered)
+    Triggering,
+    Triggered,
+    // Message
+    Publish,
+    Published,
+    Expire,
+    Expired,
+    // Message subscription (also CREATED)
+    Correlated,
+    Deleted,
+    // Timer (also CREATED, CANCELED)
+    Trigger,
 }
 
 impl Intent {
@@ -169,6 +190,15 @@ impl Intent {
             Intent::Update => "UPDATE",
             Intent::Resolve => "RESOLVE",
             Intent::Resolved => "RESOLVED",
+            Intent::Triggering => "TRIGGERING",
+            Intent::Triggered => "TRIGGERED",
+            Intent::Publish => "PUBLISH",
+            Intent::Published => "PUBLISHED",
+            Intent::Expire => "EXPIRE",
+            Intent::Expired => "EXPIRED",
+            Intent::Correlated => "CORRELATED",
+            Intent::Deleted => "DELETED",
+            Intent::Trigger => "TRIGGER",
         }
     }
 }
@@ -210,6 +240,10 @@ pub enum RecordValue {
     Variable(VariableRecord),
     VariableDocument(VariableDocumentRecord),
     Incident(IncidentRecord),
+    ProcessEvent(ProcessEventRecord),
+    Message(MessageRecord),
+    MessageSubscription(MessageSubscriptionRecord),
+    Timer(TimerRecord),
 }
 
 impl RecordValue {
@@ -225,6 +259,10 @@ impl RecordValue {
             RecordValue::Variable(_) => ValueType::Variable,
             RecordValue::VariableDocument(_) => ValueType::VariableDocument,
             RecordValue::Incident(_) => ValueType::Incident,
+            RecordValue::ProcessEvent(_) => ValueType::ProcessEvent,
+            RecordValue::Message(_) => ValueType::Message,
+            RecordValue::MessageSubscription(_) => ValueType::MessageSubscription,
+            RecordValue::Timer(_) => ValueType::Timer,
         }
     }
 }
@@ -438,4 +476,68 @@ pub struct IncidentRecord {
     pub job_key: i64,
     /// Scope whose variables the operator should fix.
     pub variable_scope_key: i64,
+}
+
+/// A catch event was triggered (Zeebe's `PROCESS_EVENT`): `TRIGGERING` when the trigger is
+/// recorded on the element instance it belongs to, `TRIGGERED` when the catch event is activated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessEventRecord {
+    /// The element instance the catch event belongs to (for a boundary event: the activity it is
+    /// attached to).
+    pub scope_key: i64,
+    /// The catch event's element id.
+    pub target_element_id: Arc<str>,
+    /// The variables the trigger brings (thrown error or message variables).
+    pub variables: Document,
+    pub bpmn_process_id: Arc<str>,
+    pub process_definition_key: i64,
+    pub process_instance_key: i64,
+}
+
+/// A published message. Buffered until `deadline_ms` when its time to live is positive, so that
+/// subscriptions opened later can still correlate it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub name: String,
+    pub correlation_key: String,
+    pub time_to_live_ms: i64,
+    /// Optional; while a message with the same name, correlation key and id is buffered, another
+    /// publish is rejected.
+    pub message_id: String,
+    pub variables: Document,
+    /// Epoch ms at which a buffered message expires; set by the engine on `PUBLISHED`.
+    pub deadline_ms: i64,
+}
+
+/// An element instance waiting for a message (a catch event, a receive task, or a boundary
+/// event of an activity: then `element_instance_key` is the activity's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageSubscriptionRecord {
+    pub process_instance_key: i64,
+    pub element_instance_key: i64,
+    pub bpmn_process_id: Arc<str>,
+    pub process_definition_key: i64,
+    /// The catching element (the boundary event for a boundary subscription).
+    pub element_id: Arc<str>,
+    pub message_name: String,
+    pub correlation_key: String,
+    /// Non-interrupting boundary subscriptions stay open after a correlation.
+    pub interrupting: bool,
+    /// Set on `CORRELATED`: the message and its variables; -1 and empty otherwise.
+    pub message_key: i64,
+    pub variables: Document,
+}
+
+/// A timer of a timer catch event or timer boundary event (then `element_instance_key` is the
+/// attached activity's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimerRecord {
+    pub element_instance_key: i64,
+    pub process_instance_key: i64,
+    pub process_definition_key: i64,
+    pub bpmn_process_id: Arc<str>,
+    /// The catching element (the boundary event for a boundary timer).
+    pub target_element_id: Arc<str>,
+    /// Epoch ms at which the timer fires.
+    pub due_date_ms: i64,
 }

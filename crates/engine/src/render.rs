@@ -58,6 +58,30 @@ pub fn record(record: &Record) -> String {
         RecordValue::Incident(value) => {
             let _ = write!(line, " {} {} \"{}\"", value.error_type.as_str(), value.element_id, value.error_message);
         }
+        RecordValue::ProcessEvent(value) => {
+            let _ = write!(line, " {}", value.target_element_id);
+            if !value.variables.is_empty() {
+                let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
+            }
+        }
+        RecordValue::Message(value) => {
+            let _ = write!(line, " {} key={:?} ttl={}", value.name, value.correlation_key, value.time_to_live_ms);
+            if !value.message_id.is_empty() {
+                let _ = write!(line, " id={}", value.message_id);
+            }
+            if !value.variables.is_empty() {
+                let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
+            }
+        }
+        RecordValue::Timer(value) => {
+            let _ = write!(line, " {} due={}", value.target_element_id, value.due_date_ms);
+        }
+        RecordValue::MessageSubscription(value) => {
+            let _ = write!(line, " {} {} key={:?}", value.element_id, value.message_name, value.correlation_key);
+            if !value.variables.is_empty() {
+                let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
+            }
+        }
     }
     if let Some(rejection) = &record.rejection {
         let _ = write!(line, " !{} \"{}\"", rejection.rejection_type.as_str(), rejection.reason);

@@ -18,7 +18,7 @@ use baton_model::{ElementIdx, FlowIdx};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::record::{ProcessInstanceRecord, ProcessRecord};
-use crate::state::{DeployedProcess, ElementInstance, LifecycleState, State};
+use crate::state::{DeployedProcess, ElementInstance, EventTrigger, LifecycleState, State};
 
 /// The first byte of every snapshot this build writes.
 const FORMAT_VERSION: u8 = 1;
@@ -82,6 +82,7 @@ struct StoredElementInstance {
     job_key: i64,
     incident_key: i64,
     interrupted: bool,
+    event_trigger: Option<EventTrigger>,
 }
 
 /// The borrowed twin of [`StoredElementInstance`], so writing a snapshot copies nothing big.
@@ -97,6 +98,7 @@ struct StoredElementInstanceRef<'a> {
     job_key: i64,
     incident_key: i64,
     interrupted: bool,
+    event_trigger: &'a Option<EventTrigger>,
 }
 
 impl Serialize for ElementInstance {
@@ -113,6 +115,7 @@ impl Serialize for ElementInstance {
             job_key,
             incident_key,
             interrupted,
+            event_trigger,
         } = self;
         StoredElementInstanceRef {
             key: *key,
@@ -125,6 +128,7 @@ impl Serialize for ElementInstance {
             job_key: *job_key,
             incident_key: *incident_key,
             interrupted: *interrupted,
+            event_trigger,
         }
         .serialize(serializer)
     }
@@ -148,6 +152,7 @@ impl<'de> Deserialize<'de> for ElementInstance {
             job_key: stored.job_key,
             incident_key: stored.incident_key,
             interrupted: stored.interrupted,
+            event_trigger: stored.event_trigger,
         })
     }
 }

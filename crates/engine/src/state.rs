@@ -78,6 +78,18 @@ pub struct ElementInstance {
     pub incident_key: i64,
     /// A terminate end event completed in this scope: it completes once its children are gone.
     pub interrupted: bool,
+    /// A catch event of this instance was triggered (`PROCESS_EVENT TRIGGERING`) and waits to be
+    /// activated: for an interrupting boundary event, once this instance is terminated.
+    pub event_trigger: Option<EventTrigger>,
+}
+
+/// A triggered catch event waiting for activation, with the variables it brings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventTrigger {
+    /// Key of the `PROCESS_EVENT` records.
+    pub key: i64,
+    pub element_id: Arc<str>,
+    pub variables: Document,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -133,6 +145,27 @@ pub struct State {
     pub backoffs: BTreeSet<(i64, i64)>,
     pub incidents: BTreeMap<i64, IncidentRecord>,
     pub awaiting_results: BTreeMap<i64, AwaitingResult>,
+    /// Buffered messages (time to live > 0) by key.
+    pub messages: BTreeMap<i64, MessageRecord>,
+    /// (name, correlation key, message key) of buffered messages: oldest first per name and key.
+    pub message_index: BTreeSet<(String, String, i64)>,
+    /// (deadline, message key) of buffered messages.
+    pub message_deadlines: BTreeSet<(i64, i64)>,
+    /// (message key, process instance key): a buffered message correlates at most once per
+    /// process instance.
+    pub message_correlations: BTreeSet<(i64, i64)>,
+    /// Open message subscriptions by key.
+    pub message_subscriptions: BTreeMap<i64, MessageSubscriptionRecord>,
+    /// (message name, correlation key, subscription key) of open subscriptions.
+    pub subscription_index: BTreeSet<(String, String, i64)>,
+    /// (element instance key, subscription key) of open subscriptions.
+    pub subscriptions_by_element: BTreeSet<(i64, i64)>,
+    /// Active timers by key.
+    pub timers: BTreeMap<i64, TimerRecord>,
+    /// (due date, timer key) of active timers.
+    pub timer_due: BTreeSet<(i64, i64)>,
+    /// (element instance key, timer key) of active timers.
+    pub timers_by_element: BTreeSet<(i64, i64)>,
 }
 
 impl State {
@@ -151,6 +184,16 @@ impl State {
             backoffs: BTreeSet::new(),
             incidents: BTreeMap::new(),
             awaiting_results: BTreeMap::new(),
+            messages: BTreeMap::new(),
+            message_index: BTreeSet::new(),
+            message_deadlines: BTreeSet::new(),
+            message_correlations: BTreeSet::new(),
+            message_subscriptions: BTreeMap::new(),
+            subscription_index: BTreeSet::new(),
+            subscriptions_by_element: BTreeSet::new(),
+            timers: BTreeMap::new(),
+            timer_due: BTreeSet::new(),
+            timers_by_element: BTreeSet::new(),
         }
     }
 
@@ -194,6 +237,36 @@ impl State {
         self.activatable.range(from..).next().is_some_and(|(t, _)| &**t == job_type)
     }
 
+    /// Keys of buffered messages with this name and correlation key, oldest first.
+    pub fn buffered_messages(&self, name: &str, correlation_key: &str) -> Vec<i64> {
+        let from = (name.to_string(), correlation_key.to_string(), i64::MIN);
+        let to = (name.to_string(), correlation_key.to_string(), i64::MAX);
+        self.message_index.range(from..=to).map(|(_, _, key)| *key).collect()
+    }
+
+    /// Keys of open subscriptions for this name and correlation key, in key order.
+    pub fn subscriptions_for(&self, name: &str, correlation_key: &str) -> Vec<i64> {
+        let from = (name.to_string(), correlation_key.to_string(), i64::MIN);
+        let to = (name.to_string(), correlation_key.to_string(), i64::MAX);
+        self.subscription_index.range(from..=to).map(|(_, _, key)| *key).collect()
+    }
+
+    /// Keys of the open subscriptions of one element instance.
+    pub fn subscriptions_of(&self, element_instance_key: i64) -> Vec<i64> {
+        self.subscriptions_by_element
+            .range((element_instance_key, i64::MIN)..=(element_instance_key, i64::MAX))
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
+    /// Keys of the active timers of one element instance.
+    pub fn timers_of(&self, element_instance_key: i64) -> Vec<i64> {
+        self.timers_by_element
+            .range((element_instance_key, i64::MIN)..=(element_instance_key, i64::MAX))
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
     /// Keeps the counters of a replayed record; every record, also commands, carries them.
     pub(crate) fn observe(&mut self, record: &Record) {
         self.last_position = self.last_position.max(record.position);
@@ -230,6 +303,23 @@ impl State {
                 }
             }
             RecordValue::Incident(value) => self.apply_incident(record, value),
+            RecordValue::ProcessEvent(value) => self.apply_process_event(record, value),
+            RecordValue::Message(value) => self.apply_message(record, value),
+            RecordValue::MessageSubscription(value) => self.apply_message_subscription(record, value),
+            RecordValue::Timer(value) => match record.intent {
+                Intent::Created => {
+                    self.timers.insert(record.key, value.clone());
+                    self.timer_due.insert((value.due_date_ms, record.key));
+                    self.timers_by_element.insert((value.element_instance_key, record.key));
+                }
+                Intent::Triggered | Intent::Canceled => {
+                    if let Some(timer) = self.timers.remove(&record.key) {
+                        self.timer_due.remove(&(timer.due_date_ms, record.key));
+                        self.timers_by_element.remove(&(timer.element_instance_key, record.key));
+                    }
+                }
+                _ => {}
+            },
             RecordValue::Deployment(_) | RecordValue::ProcessInstanceResult(_) | RecordValue::VariableDocument(_) => {}
         }
     }
@@ -291,6 +381,7 @@ impl State {
                         job_key: -1,
                         incident_key: -1,
                         interrupted: false,
+                        event_trigger: None,
                     },
                 );
             }
@@ -298,7 +389,15 @@ impl State {
             Intent::ElementCompleting => self.set_lifecycle(key, LifecycleState::Completing),
             Intent::ElementTerminating => self.set_lifecycle(key, LifecycleState::Terminating),
             Intent::ElementCompleted | Intent::ElementTerminated => {
+                let pending_trigger = self.element_instances.get(&key).is_some_and(|e| e.event_trigger.is_some());
                 self.remove_element(key, value);
+                if record.intent == Intent::ElementTerminated
+                    && pending_trigger
+                    && let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key)
+                {
+                    // The token of the interrupting catch event that activates in its place.
+                    scope.active_flows += 1;
+                }
                 if record.intent == Intent::ElementCompleted
                     && value.bpmn_element_type == BpmnElementType::Element(ElementKind::TerminateEndEvent)
                     && let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key)
@@ -439,6 +538,84 @@ impl State {
         }
     }
 
+    fn apply_process_event(&mut self, record: &Record, value: &ProcessEventRecord) {
+        match record.intent {
+            Intent::Triggering => {
+                if let Some(element) = self.element_instances.get_mut(&value.scope_key) {
+                    element.event_trigger = Some(EventTrigger {
+                        key: record.key,
+                        element_id: value.target_element_id.clone(),
+                        variables: value.variables.clone(),
+                    });
+                }
+            }
+            Intent::Triggered => {
+                // An interrupted instance is gone already (its termination left the token); a
+                // non-interrupted one keeps running and its flow scope gets the token here.
+                let Some(element) = self.element_instances.get_mut(&value.scope_key) else {
+                    return;
+                };
+                element.event_trigger = None;
+                let flow_scope_key = element.value.flow_scope_key;
+                if let Some(scope) = self.element_instances.get_mut(&flow_scope_key) {
+                    scope.active_flows += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_message(&mut self, record: &Record, value: &MessageRecord) {
+        let key = record.key;
+        match record.intent {
+            Intent::Published if value.time_to_live_ms > 0 => {
+                self.messages.insert(key, value.clone());
+                self.message_index.insert((value.name.clone(), value.correlation_key.clone(), key));
+                self.message_deadlines.insert((value.deadline_ms, key));
+            }
+            Intent::Expired => {
+                if let Some(message) = self.messages.remove(&key) {
+                    self.message_index.remove(&(message.name, message.correlation_key, key));
+                    self.message_deadlines.remove(&(message.deadline_ms, key));
+                }
+                let correlated: Vec<(i64, i64)> =
+                    self.message_correlations.range((key, i64::MIN)..=(key, i64::MAX)).copied().collect();
+                for entry in correlated {
+                    self.message_correlations.remove(&entry);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_message_subscription(&mut self, record: &Record, value: &MessageSubscriptionRecord) {
+        let key = record.key;
+        match record.intent {
+            Intent::Created => {
+                self.message_subscriptions.insert(key, value.clone());
+                self.subscription_index.insert((value.message_name.clone(), value.correlation_key.clone(), key));
+                self.subscriptions_by_element.insert((value.element_instance_key, key));
+            }
+            Intent::Correlated => {
+                if self.messages.contains_key(&value.message_key) {
+                    self.message_correlations.insert((value.message_key, value.process_instance_key));
+                }
+                if value.interrupting {
+                    self.remove_subscription(key);
+                }
+            }
+            Intent::Deleted => self.remove_subscription(key),
+            _ => {}
+        }
+    }
+
+    fn remove_subscription(&mut self, key: i64) {
+        if let Some(subscription) = self.message_subscriptions.remove(&key) {
+            self.subscription_index.remove(&(subscription.message_name, subscription.correlation_key, key));
+            self.subscriptions_by_element.remove(&(subscription.element_instance_key, key));
+        }
+    }
+
     fn apply_incident(&mut self, record: &Record, value: &IncidentRecord) {
         match record.intent {
             Intent::Created => {
@@ -463,6 +640,12 @@ impl State {
 /// An element entered through its incoming flows uses up their tokens: one for a plain element,
 /// one per waiting incoming flow for a joining gateway.
 fn consume_tokens(scope: &mut ElementInstance, element: &baton_model::Element) {
+    if element.kind == ElementKind::BoundaryEvent {
+        // Its token was left by the trigger (`PROCESS_EVENT TRIGGERED` or the termination of the
+        // interrupted activity).
+        scope.active_flows = scope.active_flows.saturating_sub(1);
+        return;
+    }
     if element.incoming.is_empty() {
         return;
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_engine::{
-    Command, Document, IncidentRecord, Intent, JobRecord, ProcessInstanceCreationRecord, ProcessMetadata, Record,
-    RecordType, RecordValue, RejectionType, Resource, VariableDocumentRecord, VariableUpdateSemantic,
+    Command, Document, IncidentRecord, Intent, JobRecord, MessageRecord, ProcessInstanceCreationRecord,
+    ProcessMetadata, Record, RecordType, RecordValue, RejectionType, Resource, VariableDocumentRecord,
+    VariableUpdateSemantic,
 };
 use baton_runtime::Error as RuntimeError;
 use tonic::{Code, Status};
@@ -234,6 +235,35 @@ pub fn set_variables_command(request: &proto::SetVariablesRequest) -> Result<Com
         if request.local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate };
     let value = VariableDocumentRecord { scope_key: request.element_instance_key, update_semantics, variables };
     Ok(Command::new(Intent::Update, -1, RecordValue::VariableDocument(value)))
+}
+
+pub fn publish_message_command(request: &proto::PublishMessageRequest) -> Result<Command, Status> {
+    if request.name.trim().is_empty() {
+        return Err(Status::invalid_argument("Expected the message 'name' to be non-empty, but it was empty"));
+    }
+    if request.time_to_live < 0 {
+        return Err(Status::invalid_argument(format!(
+            "Expected the 'timeToLive' to be non-negative, but it was {}",
+            request.time_to_live
+        )));
+    }
+    let variables = parse_variables("variables", &request.variables)?;
+    let value = MessageRecord {
+        name: request.name.clone(),
+        correlation_key: request.correlation_key.clone(),
+        time_to_live_ms: request.time_to_live,
+        message_id: request.message_id.clone(),
+        variables,
+        deadline_ms: -1,
+    };
+    Ok(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
+}
+
+pub fn publish_message_response(record: &Record) -> Result<proto::PublishMessageResponse, Status> {
+    let RecordValue::Message(_) = &record.value else {
+        return Err(unexpected_answer(record, "message"));
+    };
+    Ok(proto::PublishMessageResponse { key: record.key, tenant_id: DEFAULT_TENANT.to_string() })
 }
 
 pub fn resolve_incident_command(incident_key: i64) -> Command {

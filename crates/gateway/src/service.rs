@@ -334,11 +334,18 @@ impl Gateway for GatewayService {
         Ok(Response::new(proto::ThrowErrorResponse {}))
     }
 
+    /// Publishes on the partition of the correlation key. Subscriptions are correlated only
+    /// within that partition: cross-partition correlation is a known gap (with one partition,
+    /// every subscription is found).
     async fn publish_message(
         &self,
-        _request: Request<proto::PublishMessageRequest>,
+        request: Request<proto::PublishMessageRequest>,
     ) -> Result<Response<proto::PublishMessageResponse>, Status> {
-        Err(not_supported("PublishMessage (message correlation)"))
+        let request = request.into_inner();
+        convert::check_tenant(&request.tenant_id)?;
+        let command = convert::publish_message_command(&request)?;
+        let record = convert::accepted(self.broker.publish_message(command).await)?;
+        Ok(Response::new(convert::publish_message_response(&record)?))
     }
 
     async fn resolve_incident(

@@ -280,10 +280,19 @@ async fn rejections_map_to_status_codes() {
     };
     assert_eq!(client.activate_jobs(request).await.unwrap_err().code(), Code::InvalidArgument);
 
-    let request = proto::PublishMessageRequest { name: "m".to_string(), ..Default::default() };
+    let request = proto::PublishMessageRequest { name: String::new(), ..Default::default() };
     let status = client.publish_message(request).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert!(status.message().contains("not supported yet by Baton"));
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("'name'"), "{}", status.message());
+
+    let request = proto::PublishMessageRequest {
+        name: "m".to_string(),
+        message_id: "id-1".to_string(),
+        time_to_live: 60_000,
+        ..Default::default()
+    };
+    assert!(client.publish_message(request.clone()).await.unwrap().into_inner().key > 0);
+    assert_eq!(client.publish_message(request).await.unwrap_err().code(), Code::AlreadyExists);
     server.stop().await;
 }
 

@@ -102,6 +102,109 @@ pub struct Element {
     pub script: Option<Script>,
     /// `zeebe:properties`: kept for tools, not interpreted.
     pub properties: Vec<(String, String)>,
+    /// Catch and throw events with an event definition (error, message): what they wait for or
+    /// throw.
+    pub event: Option<EventDefinition>,
+    /// Boundary events: the activity they are attached to (a sibling in the same container).
+    pub attached_to: Option<ElementIdx>,
+    /// Boundary events: `cancelActivity` (error boundaries are always interrupting).
+    pub interrupting: bool,
+    /// Activities: their boundary events, in document order.
+    pub boundary_events: Vec<ElementIdx>,
+}
+
+/// What a catch event waits for, or what a throw event throws.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventDefinition {
+    /// An error. On a catch event, `None` catches every error; on an error end event the code
+    /// is required (and may be a FEEL expression).
+    Error { code: Option<Text> },
+    /// A message (`messageRef` → `bpmn:message`), correlated by name and correlation key.
+    Message(MessageDefinition),
+    /// A timer with a `timeDuration` (ISO-8601, see [`parse_duration_ms`]; may be FEEL).
+    Timer { duration: Text },
+}
+
+/// An ISO-8601 duration as milliseconds. A small parser, on purpose: it accepts
+/// `PnW`, and `PnDTnHnMnS` with any of the parts present (seconds may have a fraction), which is
+/// what timers use in practice. Years and months are refused, since their length depends on the
+/// calendar date.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let invalid = || format!("'{text}' is not an ISO-8601 duration like 'PT30S', 'PT1H30M' or 'P2DT6H'");
+    let rest = text.trim().strip_prefix('P').ok_or_else(invalid)?;
+    let (date, time) = match rest.split_once('T') {
+        Some((date, time)) if !time.is_empty() => (date, Some(time)),
+        Some(_) => return Err(invalid()),
+        None => (rest, None),
+    };
+    if date.is_empty() && time.is_none() {
+        return Err(invalid());
+    }
+    let mut total: f64 = 0.0;
+    let mut parts = |section: &str, units: &[(char, f64)]| -> Result<(), String> {
+        let mut number = String::new();
+        let mut next_unit = 0;
+        for c in section.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                number.push(c);
+                continue;
+            }
+            let position = units.iter().position(|(u, _)| *u == c).ok_or_else(|| {
+                if matches!(c, 'Y' | 'M') && section == date {
+                    format!("'{text}': years and months are not supported in durations; use days (P30D)")
+                } else {
+                    invalid()
+                }
+            })?;
+            if position < next_unit || number.is_empty() {
+                return Err(invalid());
+            }
+            let value: f64 = number.parse().map_err(|_| invalid())?;
+            if value.fract() != 0.0 && c != 'S' {
+                return Err(invalid());
+            }
+            total += value * units[position].1;
+            number.clear();
+            next_unit = position + 1;
+        }
+        if number.is_empty() { Ok(()) } else { Err(invalid()) }
+    };
+    parts(date, &[('W', 604_800_000.0), ('D', 86_400_000.0)])?;
+    if let Some(time) = time {
+        parts(time, &[('H', 3_600_000.0), ('M', 60_000.0), ('S', 1_000.0)])?;
+    }
+    if !total.is_finite() || total > i64::MAX as f64 / 2.0 {
+        return Err(invalid());
+    }
+    Ok(total.round() as i64)
+}
+
+/// A `bpmn:message` with its `zeebe:subscription`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageDefinition {
+    /// The message name; may be a FEEL expression, evaluated when the subscription opens.
+    pub name: Text,
+    /// `zeebe:subscription correlationKey`: always FEEL.
+    pub correlation_key: Expression,
+}
+
+impl Element {
+    /// The error code an error catch event catches: `Some(None)` catches all, `None` means the
+    /// element is not an error catch event.
+    pub fn caught_error_code(&self) -> Option<Option<&str>> {
+        match &self.event {
+            Some(EventDefinition::Error { code: None }) => Some(None),
+            Some(EventDefinition::Error { code: Some(Text::Static(code)) }) => Some(Some(code.as_str())),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self) -> Option<&MessageDefinition> {
+        match &self.event {
+            Some(EventDefinition::Message(message)) => Some(message),
+            _ => None,
+        }
+    }
 }
 
 impl Element {
@@ -120,7 +223,16 @@ pub enum ElementKind {
     StartEvent,
     EndEvent,
     TerminateEndEvent,
+    /// An end event with an error event definition: throws a BPMN error.
+    ErrorEndEvent,
     IntermediateThrowEvent,
+    /// An intermediate catch event with a message event definition.
+    IntermediateCatchEvent,
+    /// A boundary event (error or message) attached to an activity.
+    BoundaryEvent,
+    /// A receive task: waits for a message, like an intermediate message catch event.
+    ReceiveTask,
+
     ServiceTask,
     SendTask,
     UserTask,
@@ -141,8 +253,11 @@ impl ElementKind {
             ElementKind::Process => "PROCESS",
             ElementKind::SubProcess => "SUB_PROCESS",
             ElementKind::StartEvent => "START_EVENT",
-            ElementKind::EndEvent | ElementKind::TerminateEndEvent => "END_EVENT",
+            ElementKind::EndEvent | ElementKind::TerminateEndEvent | ElementKind::ErrorEndEvent => "END_EVENT",
             ElementKind::IntermediateThrowEvent => "INTERMEDIATE_THROW_EVENT",
+            ElementKind::BoundaryEvent => "BOUNDARY_EVENT",
+            ElementKind::IntermediateCatchEvent => "INTERMEDIATE_CATCH_EVENT",
+            ElementKind::ReceiveTask => "RECEIVE_TASK",
             ElementKind::ServiceTask => "SERVICE_TASK",
             ElementKind::SendTask => "SEND_TASK",
             ElementKind::UserTask => "USER_TASK",
@@ -160,6 +275,7 @@ impl ElementKind {
     pub fn bpmn_event_type(self) -> &'static str {
         match self {
             ElementKind::TerminateEndEvent => "TERMINATE",
+            ElementKind::ErrorEndEvent => "ERROR",
             ElementKind::StartEvent | ElementKind::EndEvent | ElementKind::IntermediateThrowEvent => "NONE",
             _ => "UNSPECIFIED",
         }

@@ -11,8 +11,8 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    Definitions, Element, ElementIdx, ElementKind, FlowIdx, JobDefinition, Mapping, Process, Script, SequenceFlow,
-    Text, USER_TASK_JOB_TYPE,
+    Definitions, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx, JobDefinition, Mapping, MessageDefinition,
+    Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
 
 const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -225,6 +225,10 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         "startEvent" if defs.is_empty() => ElementKind::StartEvent,
         "endEvent" if defs.is_empty() => ElementKind::EndEvent,
         "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
+        "endEvent" if defs == ["error"] => ElementKind::ErrorEndEvent,
+        "boundaryEvent" if defs == ["error"] || defs == ["message"] || defs == ["timer"] => ElementKind::BoundaryEvent,
+        "intermediateCatchEvent" if defs == ["message"] || defs == ["timer"] => ElementKind::IntermediateCatchEvent,
+        "receiveTask" => ElementKind::ReceiveTask,
         "intermediateThrowEvent" if defs.is_empty() => ElementKind::IntermediateThrowEvent,
         "startEvent" | "endEvent" | "intermediateThrowEvent" | "intermediateCatchEvent" | "boundaryEvent" => {
             return Err(unsupported(name, &with_event_definitions(&defs)));
@@ -269,6 +273,7 @@ fn is_activity(kind: ElementKind) -> bool {
             | ElementKind::BusinessRuleTask
             | ElementKind::ManualTask
             | ElementKind::Task
+            | ElementKind::ReceiveTask
     )
 }
 
@@ -281,8 +286,11 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::Process => "process",
         ElementKind::SubProcess => "subProcess",
         ElementKind::StartEvent => "startEvent",
-        ElementKind::EndEvent | ElementKind::TerminateEndEvent => "endEvent",
+        ElementKind::EndEvent | ElementKind::TerminateEndEvent | ElementKind::ErrorEndEvent => "endEvent",
         ElementKind::IntermediateThrowEvent => "intermediateThrowEvent",
+        ElementKind::BoundaryEvent => "boundaryEvent",
+        ElementKind::IntermediateCatchEvent => "intermediateCatchEvent",
+        ElementKind::ReceiveTask => "receiveTask",
         ElementKind::ServiceTask => "serviceTask",
         ElementKind::SendTask => "sendTask",
         ElementKind::UserTask => "userTask",
@@ -357,6 +365,10 @@ struct Reader<'a> {
     all_ids: HashSet<&'a str>,
     /// Elements already reported as unsupported: references to them are not reported again.
     unsupported: HashSet<&'a str>,
+    /// Root `bpmn:error` elements: id → `errorCode`.
+    errors: HashMap<&'a str, Option<&'a str>>,
+    /// Root `bpmn:message` elements by id.
+    messages: HashMap<&'a str, Node<'a, 'a>>,
 }
 
 struct ProcessBuilder<'a> {
@@ -369,10 +381,12 @@ struct ProcessBuilder<'a> {
     /// Per element, outgoing flows left out of the graph: a gateway still branches over them,
     /// so they count when deciding whether its flows need conditions.
     dropped_outgoing: HashMap<ElementIdx, usize>,
+    /// Boundary events and their `attachedToRef`, resolved once every element is known.
+    attachments: Vec<(ElementIdx, Option<&'a str>)>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(root: Node<'a, '_>) -> Self {
+    fn new(root: Node<'a, 'a>) -> Self {
         let mut problems = Vec::new();
         let mut all_ids = HashSet::new();
         let mut reported = HashSet::new();
@@ -384,7 +398,14 @@ impl<'a> Reader<'a> {
                 problems.push(at(id, "the id is used by more than one element; ids must be unique"));
             }
         }
-        Reader { problems, all_ids, unsupported: HashSet::new() }
+        let errors = root
+            .children()
+            .filter(|n| is_bpmn(*n, "error"))
+            .filter_map(|n| Some((attr(n, "id")?, attr(n, "errorCode"))))
+            .collect();
+        let messages =
+            root.children().filter(|n| is_bpmn(*n, "message")).filter_map(|n| Some((attr(n, "id")?, n))).collect();
+        Reader { problems, all_ids, unsupported: HashSet::new(), errors, messages }
     }
 
     fn process(&mut self, node: Node<'a, '_>) -> Option<Process> {
@@ -401,6 +422,7 @@ impl<'a> Reader<'a> {
             defaults: Vec::new(),
             dropped: HashSet::new(),
             dropped_outgoing: HashMap::new(),
+            attachments: Vec::new(),
         };
         let mut root = new_element(0, id.clone(), name.clone(), ElementKind::Process, None);
         root.properties = self.properties(Extensions::of(node).properties);
@@ -408,6 +430,7 @@ impl<'a> Reader<'a> {
         b.by_id.insert(id.clone(), Process::ROOT);
         self.container(&mut b, node, Process::ROOT);
 
+        self.resolve_attachments(&mut b);
         let flows = self.resolve_flows(&mut b);
         self.resolve_defaults(&mut b, &flows);
         set_none_starts(&mut b.elements);
@@ -450,6 +473,10 @@ impl<'a> Reader<'a> {
         let id: Arc<str> = Arc::from(id);
         let mut element = new_element(idx, id.clone(), node.attribute("name").map(str::to_string), kind, Some(scope));
         self.extensions(&mut element, node);
+        self.event_definition(&mut element, node);
+        if kind == ElementKind::BoundaryEvent {
+            b.attachments.push((idx, attr(node, "attachedToRef")));
+        }
         if let Some(default) = attr(node, "default")
             && (is_activity(kind) || matches!(kind, ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway))
         {
@@ -462,6 +489,149 @@ impl<'a> Reader<'a> {
         }
         if kind == ElementKind::SubProcess {
             self.container(b, node, idx);
+        }
+    }
+
+    /// The event definition of a catch or throw event, with its referenced root element.
+    fn event_definition(&mut self, element: &mut Element, node: Node<'a, '_>) {
+        let id = element.id.clone();
+        let kind = element.kind;
+        if !matches!(
+            kind,
+            ElementKind::ErrorEndEvent
+                | ElementKind::BoundaryEvent
+                | ElementKind::IntermediateCatchEvent
+                | ElementKind::ReceiveTask
+        ) {
+            return;
+        }
+        if kind == ElementKind::BoundaryEvent {
+            element.interrupting = node.attribute("cancelActivity").map(str::trim) != Some("false");
+        }
+        if let Some(timer) = bpmn_child(node, "timerEventDefinition") {
+            if bpmn_child(timer, "timeDate").is_some() || bpmn_child(timer, "timeCycle").is_some() {
+                self.problems.push(at(&id, "timers with timeDate or timeCycle are not supported; use timeDuration"));
+                return;
+            }
+            let Some(duration) = bpmn_child(timer, "timeDuration").map(text_content) else {
+                self.problems.push(at(&id, "a timer event must have a duration (timeDuration)"));
+                return;
+            };
+            let duration = duration.trim();
+            let Some(duration) = self.text(&id, duration, "the timer duration") else {
+                return;
+            };
+            if let Text::Static(text) = &duration
+                && let Err(message) = crate::graph::parse_duration_ms(text)
+            {
+                self.problems.push(at(&id, format!("invalid timer duration: {message}")));
+                return;
+            }
+            element.event = Some(EventDefinition::Timer { duration });
+            return;
+        }
+        let message_ref = match kind {
+            ElementKind::ReceiveTask => Some(attr(node, "messageRef")),
+            _ => bpmn_child(node, "messageEventDefinition").map(|d| attr(d, "messageRef")),
+        };
+        if let Some(message_ref) = message_ref {
+            let Some(reference) = message_ref else {
+                self.problems.push(at(&id, "a message catch event must reference a message (messageRef)"));
+                return;
+            };
+            let Some(message) = self.messages.get(reference).copied() else {
+                self.problems.push(at(&id, format!("the messageRef '{reference}' does not reference a bpmn:message")));
+                return;
+            };
+            let name = match attr(message, "name") {
+                Some(name) => self.text(&id, name, "the message name"),
+                None => {
+                    self.problems.push(at(&id, format!("the message '{reference}' has no name")));
+                    None
+                }
+            };
+            let subscription = bpmn_child(message, "extensionElements")
+                .and_then(|ext| zeebe_children(ext, "subscription").next())
+                .and_then(|s| attr(s, "correlationKey"));
+            let correlation_key = match subscription {
+                Some(key) => self.feel(&id, key, "the correlation key"),
+                None => {
+                    self.problems.push(at(
+                        &id,
+                        format!(
+                            "the message '{reference}' must have a correlation key (zeebe:subscription correlationKey)"
+                        ),
+                    ));
+                    None
+                }
+            };
+            if let (Some(name), Some(correlation_key)) = (name, correlation_key) {
+                element.event = Some(EventDefinition::Message(MessageDefinition { name, correlation_key }));
+            }
+            return;
+        }
+        if let Some(definition) = bpmn_child(node, "errorEventDefinition") {
+            let code = match attr(definition, "errorRef") {
+                None => None,
+                Some(reference) => match self.errors.get(reference) {
+                    None => {
+                        self.problems
+                            .push(at(&id, format!("the errorRef '{reference}' does not reference a bpmn:error")));
+                        return;
+                    }
+                    Some(code) => *code,
+                },
+            };
+            let code = match (kind, code) {
+                (ElementKind::ErrorEndEvent, None) => {
+                    self.problems
+                        .push(at(&id, "an error end event must reference an error (errorRef) with an errorCode"));
+                    return;
+                }
+                (ElementKind::ErrorEndEvent, Some(code)) => self.text(&id, code, "the error code"),
+                (_, None) => None,
+                (_, Some(code)) if code.starts_with('=') => {
+                    self.problems.push(at(
+                        &id,
+                        format!("the error code '{code}' of a catch event must be static, not an expression"),
+                    ));
+                    return;
+                }
+                (_, Some(code)) => Some(Text::Static(code.to_string())),
+            };
+            if kind == ElementKind::BoundaryEvent && !element.interrupting {
+                self.problems.push(at(&id, "an error boundary event must be interrupting (cancelActivity=\"true\")"));
+            }
+            element.event = Some(EventDefinition::Error { code });
+        }
+    }
+
+    /// Attaches boundary events to their activities (siblings in the same container).
+    fn resolve_attachments(&mut self, b: &mut ProcessBuilder<'a>) {
+        for (boundary, reference) in std::mem::take(&mut b.attachments) {
+            let Some(element) = b.elements.get(boundary as usize) else { continue };
+            let id = element.id.clone();
+            let parent = element.parent;
+            let Some(reference) = reference else {
+                self.problems.push(at(&id, "a boundary event must be attached to an activity (attachedToRef)"));
+                continue;
+            };
+            let target = b.by_id.get(reference).copied();
+            let Some(target) = target
+                .filter(|&t| b.elements.get(t as usize).is_some_and(|e| is_activity(e.kind) && e.parent == parent))
+            else {
+                if !self.unsupported.contains(reference) {
+                    self.problems
+                        .push(at(&id, format!("the attachedToRef '{reference}' is not an activity in the same scope")));
+                }
+                continue;
+            };
+            if let Some(element) = b.elements.get_mut(boundary as usize) {
+                element.attached_to = Some(target);
+            }
+            if let Some(activity) = b.elements.get_mut(target as usize) {
+                activity.boundary_events.push(boundary);
+            }
         }
     }
 
@@ -842,7 +1012,12 @@ impl<'a> Reader<'a> {
                 ElementKind::StartEvent if !element.incoming.is_empty() => {
                     self.problems.push(at(&element.id, "a start event must not have incoming sequence flows"));
                 }
-                ElementKind::EndEvent | ElementKind::TerminateEndEvent if !element.outgoing.is_empty() => {
+                ElementKind::BoundaryEvent if !element.incoming.is_empty() => {
+                    self.problems.push(at(&element.id, "a boundary event must not have incoming sequence flows"));
+                }
+                ElementKind::EndEvent | ElementKind::TerminateEndEvent | ElementKind::ErrorEndEvent
+                    if !element.outgoing.is_empty() =>
+                {
                     self.problems.push(at(&element.id, "an end event must not have outgoing sequence flows"));
                 }
                 ElementKind::ExclusiveGateway | ElementKind::InclusiveGateway
@@ -932,5 +1107,9 @@ fn new_element(
         job: None,
         script: None,
         properties: Vec::new(),
+        event: None,
+        attached_to: None,
+        interrupting: true,
+        boundary_events: Vec::new(),
     }
 }

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use baton_feel::Expression;
 use baton_model::{
-    Element, ElementKind, Error, JobDefinition, Limits, Mapping, Problem, Process, Text, USER_TASK_JOB_TYPE, parse,
-    parse_with,
+    Element, ElementKind, Error, EventDefinition, JobDefinition, Limits, Mapping, Problem, Process, Text,
+    USER_TASK_JOB_TYPE, parse, parse_with,
 };
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -349,11 +349,7 @@ fn broken_model_reports_every_problem() {
     assert_problem(&problems, "Task_NoType", &["serviceTask", "job type", "zeebe:taskDefinition type"]);
     assert_problem(&problems, "Gateway_Xor", &["Flow_X2", "condition"]);
     assert_problem(&problems, "Flow_Dangling", &["Nowhere", "does not exist"]);
-    assert_problem(
-        &problems,
-        "Timer_1",
-        &["the element 'boundaryEvent' with a timer event definition is not supported"],
-    );
+    assert_problem(&problems, "Timer_1", &["timers with timeDate or timeCycle are not supported"]);
     assert_problem(&problems, "Call_1", &["the element 'callActivity' is not supported"]);
     assert_problem(&problems, "Flow_X1", &[&feel_error]);
     assert_problem(&problems, "Process_NoStart", &["exactly one none start event"]);
@@ -362,10 +358,7 @@ fn broken_model_reports_every_problem() {
     assert_eq!(problems.len(), 7, "{problems:#?}");
 
     let message = Error::Invalid(problems).to_string();
-    assert!(
-        message.contains("element 'Timer_1': the element 'boundaryEvent' with a timer event definition"),
-        "{message}"
-    );
+    assert!(message.contains("element 'Timer_1': timers with timeDate or timeCycle are not supported"), "{message}");
 }
 
 #[test]
@@ -498,11 +491,11 @@ fn many_problems_in_one_model() {
         ("bad_mapping", &["input mapping to 'a'", &Expression::parse("[1,").unwrap_err().to_string()]),
         ("bad_mapping", &["zeebe:output", "no target"]),
         ("event_sub", &["'subProcess'", "event subprocess", "not supported"]),
-        ("catch", &["'intermediateCatchEvent' with a message event definition is not supported"]),
-        ("error_end", &["'endEvent' with an error event definition is not supported"]),
+        ("catch", &["messageRef 'm'", "bpmn:message"]),
+        ("error_end", &["error end event must reference an error"]),
         ("escalate", &["'intermediateThrowEvent' with an escalation event definition is not supported"]),
         ("ebg", &["'eventBasedGateway' is not supported"]),
-        ("receive", &["'receiveTask' is not supported"]),
+        ("receive", &["must reference a message (messageRef)"]),
     ];
     for (id, needles) in expected {
         assert_problem(&problems, id, needles);
@@ -709,4 +702,112 @@ fn mappings_where_they_cannot_apply_are_reported() {
         "m",
         "a problem about the whole file has no element prefix"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error events
+// ---------------------------------------------------------------------------------------------
+
+fn with_root(xml: Vec<u8>, root: &str) -> Vec<u8> {
+    String::from_utf8(xml).unwrap().replace("</bpmn:definitions>", &format!("{root}</bpmn:definitions>")).into_bytes()
+}
+
+#[test]
+fn error_boundary_events_attach_to_their_activity_and_error_end_events_carry_their_code() {
+    let xml = with_root(
+        model(
+            r#"<bpmn:startEvent id="s" />
+           <bpmn:boundaryEvent id="any" attachedToRef="t"><bpmn:errorEventDefinition /></bpmn:boundaryEvent>
+           <bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="x" /></bpmn:extensionElements></bpmn:serviceTask>
+           <bpmn:boundaryEvent id="specific" attachedToRef="t"><bpmn:errorEventDefinition errorRef="err" /></bpmn:boundaryEvent>
+           <bpmn:endEvent id="fail"><bpmn:errorEventDefinition errorRef="err" /></bpmn:endEvent>
+           <bpmn:endEvent id="e" />
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+           <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="fail" />
+           <bpmn:sequenceFlow id="f3" sourceRef="any" targetRef="e" />
+           <bpmn:sequenceFlow id="f4" sourceRef="specific" targetRef="e" />"#,
+        ),
+        r#"<bpmn:error id="err" errorCode="E1" />"#,
+    );
+    let p = single(&xml);
+    let t = el(&p, "t");
+    assert_eq!(t.boundary_events, [p.by_id["any"], p.by_id["specific"]]);
+    assert_eq!(el(&p, "any").kind, ElementKind::BoundaryEvent);
+    assert_eq!(el(&p, "any").attached_to, Some(t.idx));
+    assert_eq!(el(&p, "any").caught_error_code(), Some(None));
+    assert_eq!(el(&p, "specific").caught_error_code(), Some(Some("E1")));
+    assert!(el(&p, "specific").interrupting);
+    assert_eq!(el(&p, "fail").kind, ElementKind::ErrorEndEvent);
+    assert_eq!(el(&p, "fail").event, Some(EventDefinition::Error { code: Some(st("E1")) }));
+}
+
+#[test]
+fn error_boundary_problems_are_reported() {
+    let problems = problems(&model(
+        r#"<bpmn:startEvent id="s" />
+           <bpmn:task id="t" />
+           <bpmn:boundaryEvent id="soft" attachedToRef="t" cancelActivity="false"><bpmn:errorEventDefinition /></bpmn:boundaryEvent>
+           <bpmn:boundaryEvent id="dangling" attachedToRef="nowhere"><bpmn:errorEventDefinition /></bpmn:boundaryEvent>
+           <bpmn:boundaryEvent id="unknown_error" attachedToRef="t"><bpmn:errorEventDefinition errorRef="ghost" /></bpmn:boundaryEvent>
+           <bpmn:boundaryEvent id="timer" attachedToRef="t"><bpmn:timerEventDefinition /></bpmn:boundaryEvent>
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />"#,
+    ));
+    assert_problem(&problems, "soft", &["must be interrupting"]);
+    assert_problem(&problems, "dangling", &["'nowhere'", "not an activity"]);
+    assert_problem(&problems, "unknown_error", &["'ghost'", "bpmn:error"]);
+    assert_problem(&problems, "timer", &["must have a duration (timeDuration)"]);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+}
+
+#[test]
+fn iso_durations() {
+    use baton_model::parse_duration_ms;
+    assert_eq!(parse_duration_ms("PT30S"), Ok(30_000));
+    assert_eq!(parse_duration_ms("PT1.5S"), Ok(1_500));
+    assert_eq!(parse_duration_ms("PT1H30M"), Ok(5_400_000));
+    assert_eq!(parse_duration_ms("P2DT6H"), Ok(194_400_000));
+    assert_eq!(parse_duration_ms("P1W"), Ok(604_800_000));
+    for bad in ["", "P", "PT", "30S", "PT1S1H", "P1Y", "P1M", "PT1.5H", "PTS", "P1DT"] {
+        assert!(parse_duration_ms(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn message_and_timer_catch_events_carry_their_definitions() {
+    let xml = with_root(
+        model(
+            r#"<bpmn:startEvent id="s" />
+           <bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="m" /></bpmn:intermediateCatchEvent>
+           <bpmn:receiveTask id="receive" messageRef="m" />
+           <bpmn:boundaryEvent id="note" attachedToRef="receive" cancelActivity="false"><bpmn:messageEventDefinition messageRef="m" /></bpmn:boundaryEvent>
+           <bpmn:intermediateCatchEvent id="sleep"><bpmn:timerEventDefinition><bpmn:timeDuration>PT5M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+           <bpmn:endEvent id="e" />
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait" />
+           <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="receive" />
+           <bpmn:sequenceFlow id="f3" sourceRef="receive" targetRef="sleep" />
+           <bpmn:sequenceFlow id="f4" sourceRef="sleep" targetRef="e" />
+           <bpmn:sequenceFlow id="f5" sourceRef="note" targetRef="e" />"#,
+        ),
+        r#"<bpmn:message id="m" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>"#,
+    );
+    let p = single(&xml);
+    assert_eq!(el(&p, "wait").kind, ElementKind::IntermediateCatchEvent);
+    let message = el(&p, "wait").message().expect("a message");
+    assert_eq!(message.name, st("paid"));
+    assert_eq!(message.correlation_key.source(), "orderId");
+    assert_eq!(el(&p, "receive").kind, ElementKind::ReceiveTask);
+    assert!(el(&p, "receive").message().is_some());
+    assert!(!el(&p, "note").interrupting);
+    assert_eq!(el(&p, "receive").boundary_events, [p.by_id["note"]]);
+    assert_eq!(el(&p, "sleep").event, Some(EventDefinition::Timer { duration: st("PT5M") }));
+
+    let problems = problems(&model(
+        r#"<bpmn:startEvent id="s" />
+           <bpmn:intermediateCatchEvent id="no_ref"><bpmn:messageEventDefinition /></bpmn:intermediateCatchEvent>
+           <bpmn:intermediateCatchEvent id="bad_duration"><bpmn:timerEventDefinition><bpmn:timeDuration>soon</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="no_ref" />"#,
+    ));
+    assert_problem(&problems, "no_ref", &["must reference a message"]);
+    assert_problem(&problems, "bad_duration", &["invalid timer duration", "'soon'"]);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
 }

@@ -295,6 +295,45 @@ impl Broker {
         self.answer(partition_id, receiver).await
     }
 
+    /// The partition a message with this correlation key is published on:
+    /// `1 + hash(correlation_key) % partitions`, with a stable hash (FNV-1a) so the routing does
+    /// not change between runs. Subscriptions are correlated only within one partition
+    /// (cross-partition correlation is a known gap; with one partition everything correlates).
+    pub fn partition_of_correlation_key(&self, correlation_key: &str) -> u32 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in correlation_key.as_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        let count = u64::from(self.partition_count().max(1));
+        1 + (hash % count) as u32
+    }
+
+    /// Publishes a message (a `MESSAGE PUBLISH` command). The message is published on every
+    /// partition, starting with the one its correlation key hashes to, whose answer is returned:
+    /// subscriptions live on the partition of their process instance, and until subscriptions
+    /// are routed between partitions this is how a message reaches them all. With one partition
+    /// (the default) this is exactly Zeebe's semantics; with several, a message that waits
+    /// (TTL > 0) can be correlated once on each partition.
+    pub async fn publish_message(&self, command: Command) -> Result<Record, Error> {
+        let correlation_key = match &command.value {
+            baton_engine::RecordValue::Message(message) => message.correlation_key.clone(),
+            _ => String::new(),
+        };
+        let home = self.partition_of_correlation_key(&correlation_key);
+        let answer = self.execute(home, command.clone()).await?;
+        if answer.rejection.is_some() {
+            return Ok(answer);
+        }
+        for partition in (1..=self.partition_count()).filter(|p| *p != home) {
+            let record = self.execute(partition, command.clone()).await?;
+            if let Some(rejection) = &record.rejection {
+                tracing::warn!(partition, reason = %rejection.reason, "message not published on every partition");
+            }
+        }
+        Ok(answer)
+    }
+
     /// As [`Broker::execute`], routed to the partition encoded in `key`. A key that names no
     /// partition (a client's mistake) goes to the first partition, which answers with the
     /// engine's `NOT_FOUND` rejection like for any other unknown key.

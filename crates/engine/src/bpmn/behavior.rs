@@ -283,7 +283,12 @@ pub(crate) fn finish_termination(ctx: &mut Ctx, src: &Record, key: i64) {
     if inst.value.flow_scope_key < 0 {
         answer_terminated_awaiting(ctx, &inst);
     }
+    let trigger = crate::bpmn::events::pending_trigger(ctx.state, key);
     transition(ctx, src, &inst, Intent::ElementTerminated);
+    if let Some(trigger) = trigger {
+        // Interrupted by a boundary event: it takes over in the flow scope.
+        crate::bpmn::events::activate_triggered(ctx, src, &inst, &trigger);
+    }
     after_child_finished(ctx, src, inst.value.flow_scope_key);
 }
 

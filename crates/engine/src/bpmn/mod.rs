@@ -4,13 +4,21 @@
 pub(crate) mod behavior;
 pub(crate) mod variables;
 
+pub(crate) mod events;
+pub(crate) mod messages;
+pub(crate) mod timers;
+
+mod boundary_event;
 mod container;
 mod end_event;
+mod error_end_event;
 mod exclusive_gateway;
 mod inclusive_gateway;
+mod intermediate_catch_event;
 mod intermediate_throw_event;
 mod job_task;
 mod parallel_gateway;
+mod receive_task;
 mod script_task;
 mod start_event;
 mod task;
@@ -45,6 +53,12 @@ macro_rules! dispatch {
             ElementKind::Process | ElementKind::SubProcess => container::Container::$method($($arg),*),
             ElementKind::StartEvent => start_event::StartEvent::$method($($arg),*),
             ElementKind::EndEvent | ElementKind::TerminateEndEvent => end_event::EndEvent::$method($($arg),*),
+            ElementKind::ErrorEndEvent => error_end_event::ErrorEndEvent::$method($($arg),*),
+            ElementKind::BoundaryEvent => boundary_event::BoundaryEvent::$method($($arg),*),
+            ElementKind::IntermediateCatchEvent => {
+                intermediate_catch_event::IntermediateCatchEvent::$method($($arg),*)
+            }
+            ElementKind::ReceiveTask => receive_task::ReceiveTask::$method($($arg),*),
             ElementKind::IntermediateThrowEvent => {
                 intermediate_throw_event::IntermediateThrowEvent::$method($($arg),*)
             }

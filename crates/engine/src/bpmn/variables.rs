@@ -38,7 +38,7 @@ pub(crate) fn evaluate(
     expression.evaluate(&ScopeView { state, scope_key }, now_ms).map_err(|e| e.to_string())
 }
 
-fn type_name(value: &serde_json::Value) -> &'static str {
+pub(crate) fn type_name(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "NULL",
         serde_json::Value::Bool(_) => "BOOLEAN",
@@ -183,6 +183,21 @@ pub(crate) fn apply_result(ctx: &mut Ctx, src: &Record, inst: &Instance, documen
     } else {
         merge_local(ctx, src, &inst.value, inst.key, document);
     }
+}
+
+/// Catch events: the variables the trigger brought are local to the event instance; without
+/// output mappings they go outwards from the event's flow scope (Zeebe's rule).
+pub(crate) fn propagate_event_variables(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    if !inst.element().outputs.is_empty() {
+        return;
+    }
+    let document = local_variables(ctx.state, inst.key);
+    if document.is_empty() {
+        return;
+    }
+    let flow_scope = inst.value.flow_scope_key;
+    let target_scope = if flow_scope >= 0 { flow_scope } else { inst.key };
+    merge_propagate(ctx, src, &inst.value, target_scope, document);
 }
 
 fn evaluate_mappings(

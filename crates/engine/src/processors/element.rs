@@ -4,6 +4,7 @@
 use crate::bpmn;
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
+use crate::bpmn::{messages, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -51,9 +52,13 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record) {
 
 /// The part of activation that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    let result = variables::apply_inputs(ctx, src, inst).and_then(|()| bpmn::on_activate(ctx, src, inst));
-    if let Err(failure) = result {
-        behavior::raise_incident(ctx, src, inst, failure, -1);
+    let result = variables::apply_inputs(ctx, src, inst)
+        .and_then(|()| messages::open_subscriptions(ctx, src, inst))
+        .and_then(|()| timers::open_timers(ctx, src, inst))
+        .and_then(|()| bpmn::on_activate(ctx, src, inst));
+    match result {
+        Ok(()) => messages::correlate_buffered(ctx, src, inst),
+        Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
     }
 }
 
@@ -76,6 +81,8 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
         .and_then(|()| behavior::select_outgoing(ctx, inst));
     match result {
         Ok(flows) => {
+            messages::close_subscriptions(ctx, src, inst.key);
+            timers::cancel_timers(ctx, src, inst.key);
             behavior::transition(ctx, src, inst, Intent::ElementCompleted);
             behavior::after_completed(ctx, src, inst, &flows);
         }
@@ -96,6 +103,8 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
     let inst = Instance::load(ctx.state, key)?;
     let index = behavior::transition(ctx, src, &inst, Intent::ElementTerminating);
     bpmn::on_terminate(ctx, src, &inst);
+    messages::close_subscriptions(ctx, src, key);
+    timers::cancel_timers(ctx, src, key);
     behavior::resolve_incidents_of(ctx, src, key);
     let children: Vec<(i64, ProcessInstanceRecord)> = ctx
         .state

@@ -1,7 +1,7 @@
 //! Job commands from workers and from the scheduler.
 
 use crate::bpmn::behavior::{self, Failure, Instance};
-use crate::bpmn::variables;
+use crate::bpmn::{events, variables};
 use crate::engine::{Ctx, SideEffect};
 use crate::record::*;
 use crate::state::{Job, JobState};
@@ -196,8 +196,9 @@ fn throw_error(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
     };
-    // Catching BPMN errors (boundary events, event subprocesses) is not modelled yet, so every
-    // thrown error is uncaught.
+    if let Some(catch) = events::find_error_catch(ctx.state, inst.key, &record.error_code) {
+        return events::trigger_boundary(ctx, command, &catch.attached, catch.boundary, record.variables);
+    }
     let message = format!(
         "Expected to throw an error event with the code '{}' with message '{}', but it was not caught. \
          No error events are available in the scope.",

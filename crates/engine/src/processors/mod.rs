@@ -7,6 +7,8 @@ mod element;
 mod incident;
 mod job;
 pub(crate) mod job_batch;
+mod message;
+mod timer;
 mod variable_document;
 
 pub use job_batch::JOBS_PER_BATCH_MAX;
@@ -28,6 +30,9 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
         (RecordValue::JobBatch(value), Intent::Activate) => job_batch::activate(ctx, command, value),
         (RecordValue::VariableDocument(value), Intent::Update) => variable_document::update(ctx, command, value),
         (RecordValue::Incident(_), Intent::Resolve) => incident::resolve(ctx, command),
+        (RecordValue::Message(value), Intent::Publish) => message::publish(ctx, command, value),
+        (RecordValue::Message(_), Intent::Expire) => message::expire(ctx, command),
+        (RecordValue::Timer(_), Intent::Trigger) => timer::trigger(ctx, command),
         (value, intent) => ctx.reject(
             command,
             RejectionType::InvalidArgument,
