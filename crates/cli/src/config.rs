@@ -20,7 +20,7 @@ pub struct ServeArgs {
     /// Address of the Zeebe gRPC gateway [default: 127.0.0.1:26500].
     #[arg(long, env = "BATON_GRPC_ADDR", value_name = "HOST:PORT")]
     pub grpc_addr: Option<SocketAddr>,
-    /// Address of the HTTP server (health now, REST API later) [default: 127.0.0.1:8080].
+    /// Address of the HTTP server (health and the REST API) [default: 127.0.0.1:8080].
     #[arg(long, env = "BATON_HTTP_ADDR", value_name = "HOST:PORT")]
     pub http_addr: Option<SocketAddr>,
     /// Number of partitions [default: 1].
