@@ -30,6 +30,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::Failure;
 
+/// Same default as `baton serve`, so that the figures describe what it runs by default.
+const DEFAULT_PARTITIONS: u32 = 1;
 /// Instances run when neither `--count` nor `--duration` is given.
 const DEFAULT_COUNT: u64 = 10_000;
 /// Jobs are locked this long: far beyond any sane latency, so a slow run never sees a job time
@@ -69,7 +71,7 @@ pub struct BenchArgs {
     /// Print one JSON object with the results instead of text (and no progress bar).
     #[arg(long)]
     pub json: bool,
-    /// Number of partitions [default: number of CPUs].
+    /// Number of partitions [default: 1, as for `baton serve`].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub partitions: Option<u32>,
     /// Where the durable engine keeps its data; kept afterwards [default: a temporary
@@ -143,7 +145,7 @@ impl Plan {
         };
         let job_types = job_types(process)?;
         let concurrency = args.concurrency;
-        let partitions = args.partitions.unwrap_or_else(default_partitions);
+        let partitions = args.partitions.unwrap_or(DEFAULT_PARTITIONS);
         let stop = match (args.count, args.duration) {
             (Some(count), _) => Stop::Count(count),
             (None, Some(duration)) => Stop::After(duration),
@@ -206,11 +208,6 @@ fn json_object(text: Option<&str>, flag: &str) -> anyhow::Result<String> {
         Ok(_) => bail!("{flag} must be a JSON object, like {{\"amount\": 10}}"),
         Err(error) => bail!("{flag} is not valid JSON: {error}"),
     }
-}
-
-/// Same default as `baton serve`: one partition per core.
-fn default_partitions() -> u32 {
-    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
 }
 
 /// The figures of one run.

@@ -157,6 +157,7 @@ impl Expression {
         // Bind call sites to host functions by renaming them to keys no FEEL source can spell
         // (`#`), so a variable `count` and a call `count(xs)` no longer collide in dsntk's single
         // namespace, and `number(x)` can mean something other than `number(x, g, d)`.
+        names::rewrite_null_equality(&mut ast);
         let collected = names::Collector::collect(&mut ast);
         if collected.external {
             // dsntk evaluates external (Java/PMML) functions by calling a local HTTP service:

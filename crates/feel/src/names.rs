@@ -556,3 +556,41 @@ mod tests {
         assert_eq!(hints("x instance of date and time"), ["x"]);
     }
 }
+
+/// Operands larger than this are left alone by [`rewrite_null_equality`], which copies them.
+const NULL_EQUALITY_OPERAND_NODES_MAX: usize = 200;
+
+fn node_count(node: &mut AstNode) -> usize {
+    1 + children_mut(node).into_iter().map(node_count).sum::<usize>()
+}
+
+/// FEEL defines `=` and `!=` for null: `null = null` is true and `null = 3` is false (Zeebe's
+/// FEEL engine follows this, so `= x = 3` with no `x` takes the default flow). dsntk answers null
+/// instead, so each equality becomes an `if` that handles the null cases first.
+/// Recursion is bounded: the caller has already refused trees deeper than `MAX_DEPTH`.
+pub(crate) fn rewrite_null_equality(node: &mut AstNode) {
+    for child in children_mut(node) {
+        rewrite_null_equality(child);
+    }
+    let negate = match node {
+        AstNode::Eq(..) => false,
+        AstNode::Nq(..) => true,
+        _ => return,
+    };
+    let (AstNode::Eq(a, b) | AstNode::Nq(a, b)) = node else {
+        return;
+    };
+    if node_count(a) + node_count(b) > NULL_EQUALITY_OPERAND_NODES_MAX {
+        return;
+    }
+    let is_null = |x: &AstNode| AstNode::Eq(Box::new(x.clone()), Box::new(AstNode::Null));
+    let either_null = AstNode::Or(Box::new(is_null(a)), Box::new(is_null(b)));
+    let both_null = AstNode::And(Box::new(is_null(a)), Box::new(is_null(b)));
+    let when_null = if negate {
+        AstNode::If(Box::new(both_null), Box::new(AstNode::Boolean(false)), Box::new(AstNode::Boolean(true)))
+    } else {
+        both_null
+    };
+    let original = std::mem::replace(node, AstNode::Null);
+    *node = AstNode::If(Box::new(either_null), Box::new(when_null), Box::new(original));
+}

@@ -315,7 +315,7 @@ fn evaluate_bool_requires_a_boolean() {
     let err = e.evaluate_bool(&vars(json!({"x": "yes"})), NOW_2030).unwrap_err().to_string();
     assert!(err.contains("to be 'BOOLEAN', but was 'STRING'"), "{err}");
     // dsntk's diagnosis is passed on.
-    let e = Expression::parse(r#"("a" + 1) = 1"#).unwrap();
+    let e = Expression::parse(r#"("a" + 1) > 1"#).unwrap();
     let err = e.evaluate_bool(&(), NOW_2030).unwrap_err().to_string();
     assert!(err.contains("but was 'NULL'"), "{err}");
 }
@@ -476,9 +476,33 @@ fn camunda_number_with_one_argument() {
 
 #[test]
 fn external_functions_are_refused_at_parse_time() {
-    let source = r#"(function(a, b) external {java: {class: "java.lang.Math", method signature: "max(int, int)"}})(1, 2)"#;
+    let source =
+        r#"(function(a, b) external {java: {class: "java.lang.Math", method signature: "max(int, int)"}})(1, 2)"#;
     match Expression::parse(source) {
         Err(Error::Parse { message, .. }) => assert!(message.contains("external"), "{message}"),
         other => panic!("expected a parse error, got {other:?}"),
     }
+}
+
+#[test]
+fn equality_with_null_is_defined_as_in_feel() {
+    let vars: Map<String, Value> = Map::new();
+    let cases = [
+        ("x = 3", json!(false)),
+        ("x != 3", json!(true)),
+        ("x = null", json!(true)),
+        ("x != null", json!(false)),
+        ("null = null", json!(true)),
+        ("3 = 3", json!(true)),
+        ("\"a\" != \"b\"", json!(true)),
+        ("x > 3", json!(null)),
+    ];
+    for (source, expected) in cases {
+        let value = Expression::parse(source).unwrap().evaluate(&vars, 0).unwrap();
+        assert_eq!(value, expected, "{source}");
+    }
+    let mut vars = Map::new();
+    vars.insert("x".into(), json!(3));
+    assert_eq!(Expression::parse("x = 3").unwrap().evaluate(&vars, 0).unwrap(), json!(true));
+    assert_eq!(Expression::parse("x != 3").unwrap().evaluate(&vars, 0).unwrap(), json!(false));
 }
