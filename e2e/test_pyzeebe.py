@@ -342,6 +342,13 @@ async def test_buffered_message_correlates_when_the_instance_arrives(ctx: Contex
     assert result.variables == {"orderId": "o-8", "amount": 12}, result.variables
 
 
+async def test_cli_publish_correlates_a_buffered_message(ctx: Context):
+    published = cli_json(ctx.server, "publish", "payment-received", "--key", "o-9", "--vars", '{"via": "cli"}', "--ttl", "1m")
+    assert int(published["key"]) > 0, published
+    result = await ctx.client.run_process_with_result("e2e_message", {"orderId": "o-9"}, timeout=30_000)
+    assert result.variables == {"orderId": "o-9", "via": "cli"}, result.variables
+
+
 async def test_business_error_is_caught_by_a_boundary_event(ctx: Context):
     worker = ZeebeWorker(ctx.channel, name="e2e-risky-worker")
 
@@ -412,6 +419,7 @@ TESTS = [
     test_deploy_event_models,
     test_published_message_reaches_the_waiting_instance,
     test_buffered_message_correlates_when_the_instance_arrives,
+    test_cli_publish_correlates_a_buffered_message,
     test_business_error_is_caught_by_a_boundary_event,
     test_cli_status_create_and_exit_codes,
 ]

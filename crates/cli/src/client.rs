@@ -119,6 +119,37 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                 )
             }
         }
+        Command::Publish { name, key, vars, ttl, id, client } => {
+            let request = proto::PublishMessageRequest {
+                name: name.clone(),
+                correlation_key: key.clone(),
+                time_to_live: millis(ttl),
+                message_id: id.unwrap_or_default(),
+                variables: vars.unwrap_or_default(),
+                tenant_id: String::new(),
+            };
+            let response = gateway(&client).await?.publish_message(request).await.map_err(failure)?.into_inner();
+            let message_key = response.key;
+            print(
+                &client,
+                || format!("message '{name}' published with key {message_key} (correlation key '{key}')"),
+                || json!({ "key": message_key, "name": name, "correlationKey": key }),
+            )
+        }
+        Command::Signal { name, vars, client } => {
+            let request = proto::BroadcastSignalRequest {
+                signal_name: name.clone(),
+                variables: vars.unwrap_or_default(),
+                tenant_id: String::new(),
+            };
+            let response = gateway(&client).await?.broadcast_signal(request).await.map_err(failure)?.into_inner();
+            let signal_key = response.key;
+            print(
+                &client,
+                || format!("signal '{name}' broadcast with key {signal_key}"),
+                || json!({ "key": signal_key }),
+            )
+        }
         Command::Cancel { key, client } => {
             let request = proto::CancelProcessInstanceRequest { process_instance_key: key, operation_reference: None };
             gateway(&client).await?.cancel_process_instance(request).await.map_err(failure)?;

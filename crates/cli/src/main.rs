@@ -60,6 +60,33 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Publish a message; it correlates to instances waiting for NAME with correlation key KEY.
+    Publish {
+        name: String,
+        /// The correlation key.
+        #[arg(long)]
+        key: String,
+        /// Variables as a JSON object.
+        #[arg(long, value_name = "JSON")]
+        vars: Option<String>,
+        /// How long the message waits for a subscription, e.g. 1m (0: correlate now or drop).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+        ttl: std::time::Duration,
+        /// A message id: a second message with the same id is refused while the first waits.
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Broadcast a signal to every instance waiting for NAME.
+    Signal {
+        name: String,
+        /// Variables as a JSON object.
+        #[arg(long, value_name = "JSON")]
+        vars: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Cancel a process instance.
     Cancel {
         key: i64,
