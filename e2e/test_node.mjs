@@ -3,12 +3,13 @@
 // `BATON_BIN=target/debug/baton node e2e/test_node.mjs` after `npm install` in e2e/.
 // Prints one line per test and a final `<N> passed, <M> failed`; exits non-zero on failure.
 
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import assert from 'node:assert/strict'
 
 import { Camunda8 } from '@camunda8/sdk'
@@ -36,6 +37,26 @@ function startServer(dataDir) {
     })
   })
   return { child, ready, log: () => log }
+}
+
+/** Runs the `baton` CLI against the server (async: workers share this event loop) and parses its JSON. */
+async function cliJson(address, ...args) {
+  const { stdout } = await promisify(execFile)(baton, [...args, '--address', `http://${address}`, '--json'], { timeout: 60_000 })
+  // Keys are int64: quote the long ones so none loses precision as a JS number.
+  return JSON.parse(stdout.replace(/(:\s*)(\d{16,})(?=\s*[,}\]])/g, '$1"$2"'))
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `predicate` until it returns a truthy value, or fails after `timeout` ms. */
+async function waitFor(predicate, what, timeout = 15_000) {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    const value = await predicate()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(200)
+  }
 }
 
 const tests = []
@@ -101,6 +122,117 @@ test('cancel', async ({ zeebe }) => {
   await assert.rejects(zeebe.cancelProcessInstance(created.processInstanceKey), (error) => /^5 NOT_FOUND:/.test(error.message))
 })
 
+test('deploy event models', async ({ zeebe }) => {
+  const events = await zeebe.deployResource({ processFilename: join(fixtures, 'events.bpmn') })
+  assert.deepEqual(events.deployments.map((d) => d.process.bpmnProcessId).sort(), ['e2e_error', 'e2e_message'])
+  const single = await zeebe.deployResource({ processFilename: join(fixtures, 'single_task.bpmn') })
+  assert.equal(single.deployments[0].process.bpmnProcessId, 'e2e_single')
+})
+
+test('published message reaches the waiting instance', async ({ zeebe }) => {
+  let done = false
+  const waiting = zeebe.createProcessInstanceWithResult({
+    bpmnProcessId: 'e2e_message', variables: { orderId: 'o-7' }, requestTimeout: 30_000,
+  }).finally(() => { done = true })
+  waiting.catch(() => {}) // awaited below; keeps an early rejection from being unhandled
+  // Publish until the instance has opened its subscription: a message with TTL 0 that finds no
+  // subscription is dropped, as in Zeebe.
+  for (let i = 0; i < 100 && !done; i++) {
+    await zeebe.publishMessage({ name: 'payment-received', correlationKey: 'o-7', variables: { paid: true }, timeToLive: 0 })
+    await Promise.race([waiting.catch(() => {}), sleep(100)])
+  }
+  const result = await waiting
+  assert.deepEqual(result.variables, { orderId: 'o-7', paid: true })
+})
+
+test('buffered message correlates when the instance arrives; duplicate id is ALREADY_EXISTS', async ({ zeebe }) => {
+  const message = { name: 'payment-received', correlationKey: 'o-8', timeToLive: 60_000, messageId: 'pay-o-8' }
+  await zeebe.publishMessage({ ...message, variables: { amount: 12 } })
+  await assert.rejects(zeebe.publishMessage({ ...message, variables: {} }), (error) => {
+    assert.equal(error.code, 6)
+    assert.match(error.message, /^6 ALREADY_EXISTS:/)
+    return true
+  })
+  const result = await zeebe.createProcessInstanceWithResult({
+    bpmnProcessId: 'e2e_message', variables: { orderId: 'o-8' }, requestTimeout: 30_000,
+  })
+  assert.deepEqual(result.variables, { orderId: 'o-8', amount: 12 })
+})
+
+test('business error is caught by a boundary event', async ({ zeebe }) => {
+  const worker = zeebe.createWorker({
+    taskType: 'e2e-risky',
+    taskHandler: (job) => (job.variables.amount > 100
+      ? job.error('DECLINED', 'card declined')
+      : job.complete({ charged: job.variables.amount })),
+  })
+  try {
+    const declined = await zeebe.createProcessInstanceWithResult({
+      bpmnProcessId: 'e2e_error', variables: { amount: 500 }, requestTimeout: 30_000,
+    })
+    assert.deepEqual(declined.variables, { amount: 500, outcome: 'declined' })
+    const charged = await zeebe.createProcessInstanceWithResult({
+      bpmnProcessId: 'e2e_error', variables: { amount: 5 }, requestTimeout: 30_000,
+    })
+    assert.deepEqual(charged.variables, { amount: 5, charged: 5 })
+  } finally {
+    await worker.close()
+  }
+})
+
+test('failed job raises an incident; retries + resolve let a worker complete it', async ({ zeebe, address }) => {
+  // retries="1" in the model; the worker fails the job with retries 0, which raises an incident.
+  let failing = true
+  const activations = []
+  const worker = zeebe.createWorker({
+    taskType: 'e2e-flaky',
+    taskHandler: (job) => {
+      activations.push({ key: job.key, processInstanceKey: job.processInstanceKey, retries: job.retries })
+      return failing
+        ? job.fail({ errorMessage: 'flaky failure', retries: 0 })
+        : job.complete({ flaky: 'done' })
+    },
+  })
+  try {
+    let done = false
+    const waiting = zeebe.createProcessInstanceWithResult({
+      bpmnProcessId: 'e2e_single', variables: { mode: 'fail' }, requestTimeout: 60_000,
+    }).finally(() => { done = true })
+    waiting.catch(() => {}) // awaited below
+    const first = await waitFor(() => activations[0], 'the first activation')
+    const instanceKey = first.processInstanceKey
+    const incidents = await waitFor(async () => {
+      const list = await cliJson(address, 'incidents', '--process-instance', String(instanceKey))
+      return list.length ? list : null
+    }, 'an incident')
+    assert.equal(incidents.length, 1, JSON.stringify(incidents))
+    const [incident] = incidents
+    assert.equal(incident.errorType, 'JOB_NO_RETRIES')
+    assert.match(incident.errorMessage, /flaky failure/)
+    assert.equal(incident.elementId, 'work')
+    assert.equal(String(incident.jobKey), String(first.key))
+    // No retries left: nothing is activated while the incident is open.
+    await sleep(500)
+    assert.equal(activations.length, 1)
+    assert.equal(done, false)
+
+    // The operator fixes the cause, gives the job retries back and resolves the incident.
+    failing = false
+    await zeebe.updateJobRetries({ jobKey: String(incident.jobKey), retries: 1 })
+    await zeebe.resolveIncident({ incidentKey: String(incident.key) })
+    const result = await waiting
+    assert.equal(String(result.processInstanceKey), String(instanceKey))
+    assert.deepEqual(result.variables, { mode: 'fail', flaky: 'done' })
+    // The same job was activated again, with the retries it was given back.
+    assert.equal(activations.length, 2)
+    assert.equal(String(activations[1].key), String(first.key))
+    assert.equal(activations[1].retries, 1)
+    assert.deepEqual(await cliJson(address, 'incidents', '--process-instance', String(instanceKey)), [])
+  } finally {
+    await worker.close()
+  }
+})
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-node-'))
   const server = startServer(join(dataDir, 'data'))
@@ -117,7 +249,7 @@ async function main() {
     zeebe = c8.getZeebeGrpcApiClient()
     for (const { name, fn } of tests) {
       try {
-        await fn({ zeebe })
+        await fn({ zeebe, address })
         passed += 1
         console.log(`PASS ${name}`)
       } catch (error) {
