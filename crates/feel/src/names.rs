@@ -526,37 +526,6 @@ fn children_mut(node: &mut AstNode) -> Vec<&mut AstNode> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hints(source: &str) -> Vec<String> {
-        lexer_hints(source).into_iter().collect()
-    }
-
-    #[test]
-    fn hints_only_where_the_lexer_would_run_on() {
-        assert_eq!(hints(r#"if x > 1 then "a b + c" else y // z"#), ["y"]);
-        assert_eq!(hints("a /* b */ + c"), ["a"]);
-        assert_eq!(hints("order.total * 1.19 > limit"), ["order", "total"]);
-        assert_eq!(hints("a and b"), ["a"]);
-    }
-
-    #[test]
-    fn hints_declare_multi_word_function_names() {
-        assert_eq!(hints("x + string join(l, \",\")"), ["string", "string join", "x"]);
-        assert_eq!(hints("y and upper case(x)"), ["upper", "upper case", "y"]);
-        assert_eq!(hints("date and time(s)"), ["date", "date and time"]);
-        assert_eq!(hints("index of(l, 1)"), ["index", "index of"]);
-    }
-
-    #[test]
-    fn hints_leave_type_names_alone() {
-        assert_eq!(hints("x instance of string"), ["x"]);
-        assert_eq!(hints("x instance of date and time"), ["x"]);
-    }
-}
-
 /// Operands larger than this are left alone by [`rewrite_null_equality`], which copies them.
 const NULL_EQUALITY_OPERAND_NODES_MAX: usize = 200;
 
@@ -593,4 +562,35 @@ pub(crate) fn rewrite_null_equality(node: &mut AstNode) {
     };
     let original = std::mem::replace(node, AstNode::Null);
     *node = AstNode::If(Box::new(either_null), Box::new(when_null), Box::new(original));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hints(source: &str) -> Vec<String> {
+        lexer_hints(source).into_iter().collect()
+    }
+
+    #[test]
+    fn hints_only_where_the_lexer_would_run_on() {
+        assert_eq!(hints(r#"if x > 1 then "a b + c" else y // z"#), ["y"]);
+        assert_eq!(hints("a /* b */ + c"), ["a"]);
+        assert_eq!(hints("order.total * 1.19 > limit"), ["order", "total"]);
+        assert_eq!(hints("a and b"), ["a"]);
+    }
+
+    #[test]
+    fn hints_declare_multi_word_function_names() {
+        assert_eq!(hints("x + string join(l, \",\")"), ["string", "string join", "x"]);
+        assert_eq!(hints("y and upper case(x)"), ["upper", "upper case", "y"]);
+        assert_eq!(hints("date and time(s)"), ["date", "date and time"]);
+        assert_eq!(hints("index of(l, 1)"), ["index", "index of"]);
+    }
+
+    #[test]
+    fn hints_leave_type_names_alone() {
+        assert_eq!(hints("x instance of string"), ["x"]);
+        assert_eq!(hints("x instance of date and time"), ["x"]);
+    }
 }
