@@ -91,8 +91,7 @@ impl Driver {
             for key in keys {
                 let mut variables = Document::new();
                 variables.insert("x".into(), x.into());
-                let mut job = empty_job();
-                job.variables = variables;
+                let job = JobRecord { variables, ..JobRecord::default() };
                 records += self
                     .engine
                     .process(Command::new(Intent::Complete, key, RecordValue::Job(job)), self.now)
@@ -103,10 +102,6 @@ impl Driver {
         assert!(self.engine.state().element_instances.is_empty(), "every instance completed");
         records
     }
-}
-
-fn empty_job() -> JobRecord {
-    JobRecord::default()
 }
 
 fn bench(c: &mut Criterion) {

@@ -284,30 +284,6 @@ pub fn resolve_incident_command(incident_key: i64) -> Command {
 // ---------------------------------------------------------------------------------------------
 // Jobs
 
-/// A job command's value: the engine reads only the fields that matter for the intent, so the
-/// rest stay at neutral defaults.
-pub fn empty_job() -> JobRecord {
-    JobRecord {
-        job_type: Arc::from(""),
-        retries: 0,
-        worker: String::new(),
-        deadline_ms: -1,
-        timeout_ms: 0,
-        retry_backoff_ms: 0,
-        recurring_time_ms: -1,
-        custom_headers: Arc::new(Document::new()),
-        variables: Document::new(),
-        error_code: String::new(),
-        error_message: String::new(),
-        bpmn_process_id: Arc::from(""),
-        process_definition_version: -1,
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: Arc::from(""),
-        element_instance_key: -1,
-    }
-}
-
 pub fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
     Command::new(intent, job_key, RecordValue::Job(job))
 }
@@ -317,37 +293,38 @@ pub fn complete_job_command(request: &proto::CompleteJobRequest) -> Result<Comma
         // Job results steer user tasks and ad-hoc sub-processes, which the engine lacks.
         return Err(Status::unimplemented("Job results of CompleteJob are not supported yet by Baton"));
     }
-    let mut job = empty_job();
-    job.variables = parse_variables("variables", &request.variables)?;
+    let job = JobRecord { variables: parse_variables("variables", &request.variables)?, ..JobRecord::default() };
     Ok(job_command(Intent::Complete, request.job_key, job))
 }
 
 pub fn fail_job_command(request: &proto::FailJobRequest) -> Result<Command, Status> {
-    let mut job = empty_job();
-    job.retries = request.retries;
-    job.error_message = request.error_message.clone();
-    job.retry_backoff_ms = request.retry_back_off;
-    job.variables = parse_variables("variables", &request.variables)?;
+    let job = JobRecord {
+        retries: request.retries,
+        error_message: request.error_message.clone(),
+        retry_backoff_ms: request.retry_back_off,
+        variables: parse_variables("variables", &request.variables)?,
+        ..JobRecord::default()
+    };
     Ok(job_command(Intent::Fail, request.job_key, job))
 }
 
 pub fn throw_error_command(request: &proto::ThrowErrorRequest) -> Result<Command, Status> {
-    let mut job = empty_job();
-    job.error_code = request.error_code.clone();
-    job.error_message = request.error_message.clone();
-    job.variables = parse_variables("variables", &request.variables)?;
+    let job = JobRecord {
+        error_code: request.error_code.clone(),
+        error_message: request.error_message.clone(),
+        variables: parse_variables("variables", &request.variables)?,
+        ..JobRecord::default()
+    };
     Ok(job_command(Intent::ThrowError, request.job_key, job))
 }
 
 pub fn update_retries_command(request: &proto::UpdateJobRetriesRequest) -> Command {
-    let mut job = empty_job();
-    job.retries = request.retries;
+    let job = JobRecord { retries: request.retries, ..JobRecord::default() };
     job_command(Intent::UpdateRetries, request.job_key, job)
 }
 
 pub fn update_timeout_command(request: &proto::UpdateJobTimeoutRequest) -> Command {
-    let mut job = empty_job();
-    job.timeout_ms = request.timeout;
+    let job = JobRecord { timeout_ms: request.timeout, ..JobRecord::default() };
     job_command(Intent::UpdateTimeout, request.job_key, job)
 }
 
@@ -481,7 +458,7 @@ mod tests {
             timestamp_ms: 0,
             record_type: RecordType::CommandRejection,
             intent: Intent::UpdateTimeout,
-            value: RecordValue::Job(empty_job()),
+            value: RecordValue::Job(JobRecord::default()),
             request_id: None,
             rejection: Some(baton_engine::Rejection {
                 rejection_type: RejectionType::InvalidState,

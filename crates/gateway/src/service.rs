@@ -110,9 +110,11 @@ async fn stopped(mut stopping: watch::Receiver<bool>) {
 /// activatable again at once, instead of leaving them locked until their deadline.
 async fn give_back(broker: &Broker, jobs: Vec<(i64, JobRecord)>) {
     for (key, job) in jobs {
-        let mut value = convert::empty_job();
-        value.retries = job.retries;
-        value.error_message = "The worker went away before the job was handed to it".to_string();
+        let value = JobRecord {
+            retries: job.retries,
+            error_message: "The worker went away before the job was handed to it".to_string(),
+            ..JobRecord::default()
+        };
         let command = convert::job_command(Intent::Fail, key, value);
         if let Err(error) = broker.execute_on_key(key, command).await {
             tracing::warn!(job_key = key, %error, "could not give back an undelivered job");

@@ -26,6 +26,14 @@ impl std::hash::Hasher for FnvHasher {
     }
 }
 
+/// FNV-1a over `bytes`: a stable hash (unlike std's hasher, which may change between Rust
+/// versions), for checksums and routing that must give the same answer in every build.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hasher = FnvHasher::default();
+    std::hash::Hasher::write(&mut hasher, bytes);
+    std::hash::Hasher::finish(&hasher)
+}
+
 /// A map from element or flow id to its index.
 pub type IdMap<V> = HashMap<Arc<str>, V, std::hash::BuildHasherDefault<FnvHasher>>;
 

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use baton_engine::state::partition_of_key;
 use baton_engine::{
-    BpmnElementType, Command, Document, IncidentRecord, Intent, JobRecord, ProcessInstanceCreationRecord,
-    ProcessInstanceRecord, Record, RecordValue, Resource, VariableDocumentRecord, VariableUpdateSemantic,
+    BpmnElementType, Command, IncidentRecord, Intent, JobRecord, ProcessInstanceCreationRecord, ProcessInstanceRecord,
+    Record, RecordValue, Resource, VariableDocumentRecord, VariableUpdateSemantic,
 };
 use baton_runtime::{ActivateJobs, Error as RuntimeError};
 
@@ -264,30 +264,6 @@ pub async fn activate_jobs(
     Ok(Json(ActivateJobsResponse { jobs: jobs.iter().map(|(key, job)| ActivatedJob::new(*key, job)).collect() }))
 }
 
-/// A job command's value: the engine reads only the fields that matter for the intent, so the
-/// rest stay at neutral defaults.
-fn empty_job() -> JobRecord {
-    JobRecord {
-        job_type: Arc::from(""),
-        retries: 0,
-        worker: String::new(),
-        deadline_ms: -1,
-        timeout_ms: 0,
-        retry_backoff_ms: 0,
-        recurring_time_ms: -1,
-        custom_headers: Arc::new(Document::new()),
-        variables: Document::new(),
-        error_code: String::new(),
-        error_message: String::new(),
-        bpmn_process_id: Arc::from(""),
-        process_definition_version: -1,
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: Arc::from(""),
-        element_instance_key: -1,
-    }
-}
-
 fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
     Command::new(intent, job_key, RecordValue::Job(job))
 }
@@ -309,8 +285,7 @@ pub async fn complete_job(
     OptionalJsonBody(request): OptionalJsonBody<CompleteJobRequest>,
 ) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    let mut job = empty_job();
-    job.variables = request.variables.unwrap_or_default();
+    let job = JobRecord { variables: request.variables.unwrap_or_default(), ..JobRecord::default() };
     api.on_key(key, job_command(Intent::Complete, key, job)).await?;
     Ok(NO_CONTENT)
 }
@@ -333,11 +308,13 @@ pub async fn fail_job(
     JsonBody(request): JsonBody<FailJobRequest>,
 ) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    let mut job = empty_job();
-    job.retries = request.retries;
-    job.error_message = request.error_message;
-    job.retry_backoff_ms = request.retry_back_off_ms;
-    job.variables = request.variables.unwrap_or_default();
+    let job = JobRecord {
+        retries: request.retries,
+        error_message: request.error_message,
+        retry_backoff_ms: request.retry_back_off_ms,
+        variables: request.variables.unwrap_or_default(),
+        ..JobRecord::default()
+    };
     api.on_key(key, job_command(Intent::Fail, key, job)).await?;
     Ok(NO_CONTENT)
 }
@@ -363,10 +340,12 @@ pub async fn throw_error(
     if request.error_code.trim().is_empty() {
         return Err(ApiError::bad_request("Expected a non-empty 'errorCode', but it was blank"));
     }
-    let mut job = empty_job();
-    job.error_code = request.error_code;
-    job.error_message = request.error_message;
-    job.variables = request.variables.unwrap_or_default();
+    let job = JobRecord {
+        error_code: request.error_code,
+        error_message: request.error_message,
+        variables: request.variables.unwrap_or_default(),
+        ..JobRecord::default()
+    };
     api.on_key(key, job_command(Intent::ThrowError, key, job)).await?;
     Ok(NO_CONTENT)
 }
@@ -392,13 +371,11 @@ pub async fn update_job(
         return Err(ApiError::bad_request("Expected 'retries' or 'timeoutMs' to update, but neither was given"));
     }
     if let Some(retries) = request.retries {
-        let mut job = empty_job();
-        job.retries = retries;
+        let job = JobRecord { retries, ..JobRecord::default() };
         api.on_key(key, job_command(Intent::UpdateRetries, key, job)).await?;
     }
     if let Some(timeout_ms) = request.timeout_ms {
-        let mut job = empty_job();
-        job.timeout_ms = timeout_ms;
+        let job = JobRecord { timeout_ms, ..JobRecord::default() };
         api.on_key(key, job_command(Intent::UpdateTimeout, key, job)).await?;
     }
     Ok(NO_CONTENT)

@@ -300,11 +300,7 @@ impl Broker {
     /// not change between runs. Subscriptions are correlated only within one partition
     /// (cross-partition correlation is a known gap; with one partition everything correlates).
     pub fn partition_of_correlation_key(&self, correlation_key: &str) -> u32 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in correlation_key.as_bytes() {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let hash = baton_model::fnv1a(correlation_key.as_bytes());
         let count = u64::from(self.partition_count().max(1));
         1 + (hash % count) as u32
     }

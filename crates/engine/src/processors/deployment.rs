@@ -9,12 +9,7 @@ use crate::record::*;
 /// FNV-1a: a stable checksum (unlike std's hasher) so redeploying identical bytes is recognised
 /// across versions of Baton.
 pub(crate) fn checksum(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    baton_model::fnv1a(bytes)
 }
 
 pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {

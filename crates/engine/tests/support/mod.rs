@@ -258,7 +258,7 @@ impl TestEngine {
     }
 
     pub fn job_command(&mut self, intent: Intent, key: i64, edit: impl FnOnce(&mut JobRecord)) -> Record {
-        let mut value = empty_job();
+        let mut value = JobRecord::default();
         edit(&mut value);
         self.send(Command::new(intent, key, RecordValue::Job(value)))
     }
@@ -396,10 +396,6 @@ pub fn create_command(process_id: &str, variables: serde_json::Value, intent: In
         awaiting_request_id: None,
     };
     Command::new(intent, -1, RecordValue::ProcessInstanceCreation(value))
-}
-
-pub fn empty_job() -> JobRecord {
-    JobRecord::default()
 }
 
 #[allow(unused)]
