@@ -3,15 +3,22 @@
 //! ```text
 //! segment = header frame*
 //! header  = magic "BATONLOG" (8) | format version u32 LE | reserved u32 (zero)
-//! frame   = payload length u32 LE | CRC32C(position ‖ payload) u32 LE | position u64 LE | payload
+//! frame   = length word u32 LE | CRC32C(length word ‖ position ‖ payload) u32 LE | position u64 LE | payload
 //! ```
+//!
+//! The length word is the payload length with bit 31 set on every frame of an append except
+//! its last ([`CONTINUES`]). Recovery keeps only whole appends, so a crash in the middle of
+//! writing one (after a chunk reached the file, before the sync) never leaves half of it.
 
 use std::fmt;
 
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"BATONLOG";
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 pub(crate) const SEGMENT_HEADER_LEN: usize = 16;
 pub(crate) const FRAME_HEADER_LEN: usize = 16;
+
+/// Length-word flag: more frames of the same append follow this one.
+pub(crate) const CONTINUES: u32 = 1 << 31;
 
 /// Largest payload accepted by [`crate::Log::append`].
 ///
@@ -50,16 +57,18 @@ pub(crate) fn check_segment_header(data: &[u8]) -> HeaderCheck {
     HeaderCheck::Valid
 }
 
-pub(crate) fn checksum(position: u64, payload: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(&position.to_le_bytes()), payload)
+pub(crate) fn checksum(length_word: u32, position: u64, payload: &[u8]) -> u32 {
+    let header = crc32c::crc32c_append(crc32c::crc32c(&length_word.to_le_bytes()), &position.to_le_bytes());
+    crc32c::crc32c_append(header, payload)
 }
 
 /// Callers must have checked `payload.len() <= MAX_PAYLOAD_BYTES`.
-pub(crate) fn encode_frame(buf: &mut Vec<u8>, position: u64, payload: &[u8]) {
+pub(crate) fn encode_frame(buf: &mut Vec<u8>, position: u64, payload: &[u8], continues: bool) {
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    let word = if continues { len | CONTINUES } else { len };
     buf.reserve(FRAME_HEADER_LEN + payload.len());
-    buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(&checksum(position, payload).to_le_bytes());
+    buf.extend_from_slice(&word.to_le_bytes());
+    buf.extend_from_slice(&checksum(word, position, payload).to_le_bytes());
     buf.extend_from_slice(&position.to_le_bytes());
     buf.extend_from_slice(payload);
 }
@@ -96,6 +105,8 @@ pub(crate) struct Frame {
     pub position: u64,
     /// Header plus payload.
     pub len: usize,
+    /// More frames of the same append follow.
+    pub continues: bool,
 }
 
 pub(crate) fn decode_frame(data: &[u8], offset: usize) -> Result<Frame, BadFrame> {
@@ -103,7 +114,8 @@ pub(crate) fn decode_frame(data: &[u8], offset: usize) -> Result<Frame, BadFrame
     if rest.len() < FRAME_HEADER_LEN {
         return Err(BadFrame::IncompleteHeader { remaining: rest.len() });
     }
-    let len = read_u32(rest, 0) as usize;
+    let word = read_u32(rest, 0);
+    let len = (word & !CONTINUES) as usize;
     if len > MAX_PAYLOAD_BYTES {
         return Err(BadFrame::LengthTooLarge { len: len as u64 });
     }
@@ -114,11 +126,11 @@ pub(crate) fn decode_frame(data: &[u8], offset: usize) -> Result<Frame, BadFrame
     let stored = read_u32(rest, 4);
     let position = read_u64(rest, 8);
     let payload = &rest[FRAME_HEADER_LEN..total];
-    let computed = checksum(position, payload);
+    let computed = checksum(word, position, payload);
     if stored != computed {
         return Err(BadFrame::ChecksumMismatch { stored, computed });
     }
-    Ok(Frame { position, len: total })
+    Ok(Frame { position, len: total, continues: word & CONTINUES != 0 })
 }
 
 pub(crate) fn read_u32(data: &[u8], at: usize) -> u32 {

@@ -35,9 +35,8 @@ use reader::SegmentView;
 /// Tuning knobs for [`Log::open`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// A new segment is started when appending a record would push the current one past this
-    /// size. A segment always holds at least one record, so a single record larger than this
-    /// gets a segment of its own.
+    /// A new segment is started when an append would push the current one past this size. An
+    /// append is never split across segments, so one larger than this gets a segment of its own.
     pub segment_bytes_max: u64,
     /// When false, [`Log::sync`] only hands data to the OS without `fdatasync`. That survives
     /// a process crash but NOT a power loss or kernel crash, and recovery may then find damage
@@ -125,8 +124,8 @@ impl Log {
         Ok((log, recovery))
     }
 
-    /// Appends records in order. They are buffered and become durable at the next
-    /// [`Log::sync`].
+    /// Appends records in order, as one unit: they are buffered and become durable at the next
+    /// [`Log::sync`], and after a crash recovery finds either all of them or none.
     ///
     /// The whole batch is validated first: if any position does not strictly increase or any
     /// payload is too large, nothing is appended and the log stays usable.
@@ -145,7 +144,24 @@ impl Log {
             }
             previous = Some(*position);
         }
-        let result = records.iter().try_for_each(|(position, payload)| self.write_record(*position, payload.as_ref()));
+        let Some((first, _)) = records.first() else {
+            return Ok(());
+        };
+        // An append never spans segments: recovery can then drop an incomplete one by cutting
+        // the last segment alone, and every segment but the last ends on a whole append.
+        let bytes: u64 = records.iter().map(|(_, payload)| (FRAME_HEADER_LEN + payload.as_ref().len()) as u64).sum();
+        let roll = match self.segments.last() {
+            None => true,
+            Some(segment) => {
+                segment.last.is_some() && segment.len.saturating_add(bytes) > self.options.segment_bytes_max
+            }
+        };
+        let last_index = records.len() - 1;
+        let result = (if roll { self.roll(*first) } else { Ok(()) }).and_then(|()| {
+            records.iter().enumerate().try_for_each(|(index, (position, payload))| {
+                self.write_record(*position, payload.as_ref(), index < last_index)
+            })
+        });
         if result.is_err() {
             self.poisoned = true;
         }
@@ -237,21 +253,12 @@ impl Log {
         if self.poisoned { Err(Error::Poisoned) } else { Ok(()) }
     }
 
-    fn write_record(&mut self, position: u64, payload: &[u8]) -> Result<()> {
+    fn write_record(&mut self, position: u64, payload: &[u8], continues: bool) -> Result<()> {
         let frame_len = (FRAME_HEADER_LEN + payload.len()) as u64;
-        let roll = match self.segments.last() {
-            None => true,
-            Some(segment) => {
-                segment.last.is_some() && segment.len.saturating_add(frame_len) > self.options.segment_bytes_max
-            }
-        };
-        if roll {
-            self.roll(position)?;
-        }
         let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.last_mut()) else {
             return Err(Error::Poisoned);
         };
-        encode_frame(&mut active.pending, position, payload);
+        encode_frame(&mut active.pending, position, payload, continues);
         segment.len += frame_len;
         segment.last = Some(position);
         self.last_appended = Some(position);

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result, corrupt, io_err};
 use crate::format::{
-    FORMAT_VERSION, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN, check_segment_header,
-    checksum, read_u32, read_u64,
+    CONTINUES, FORMAT_VERSION, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN,
+    check_segment_header, checksum, read_u32, read_u64,
 };
 
 #[derive(Debug, Clone)]
@@ -75,7 +75,8 @@ impl Reader {
             let frame_offset = cursor.offset;
             let mut header = [0u8; FRAME_HEADER_LEN];
             cursor.file.read_exact(&mut header).map_err(io_err("read log segment", &cursor.path))?;
-            let len = read_u32(&header, 0) as u64;
+            let word = read_u32(&header, 0);
+            let len = u64::from(word & !CONTINUES);
             let stored = read_u32(&header, 4);
             let position = read_u64(&header, 8);
             let frame_end = frame_offset + FRAME_HEADER_LEN as u64 + len;
@@ -96,7 +97,7 @@ impl Reader {
             }
             let mut payload = vec![0u8; len as usize];
             cursor.file.read_exact(&mut payload).map_err(io_err("read log segment", &cursor.path))?;
-            let computed = checksum(position, &payload);
+            let computed = checksum(word, position, &payload);
             if computed != stored {
                 return Err(corrupt(
                     &cursor.path,

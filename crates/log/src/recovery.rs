@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Result, corrupt, io_err};
 use crate::format::{
-    BadFrame, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN, check_segment_header, decode_frame,
-    parse_segment_file_name, read_u32, read_u64, segment_header,
+    BadFrame, CONTINUES, FRAME_HEADER_LEN, HeaderCheck, MAX_PAYLOAD_BYTES, SEGMENT_HEADER_LEN, check_segment_header,
+    decode_frame, parse_segment_file_name, read_u32, read_u64, segment_header,
 };
 use crate::{Error, SegmentState, sync_dir};
 
@@ -178,18 +178,25 @@ fn scan_segment(path: &Path, data: &[u8], base: u64, prev_in_log: Option<u64>, i
     }
 
     let mut scan = Scan { first: None, last: None, records: 0, valid_end: SEGMENT_HEADER_LEN, torn: None };
+    // Frames of the append being read; they count only once its last frame is read.
+    let mut open = Open { records: 0, last: None };
     let mut offset = SEGMENT_HEADER_LEN;
     while offset < data.len() {
         let frame = match decode_frame(data, offset) {
             Ok(frame) => frame,
             Err(bad) => {
-                scan.torn = Some(classify_bad_frame(path, data, offset, &bad, base, scan.last, is_last)?);
+                let last_seen = open.last.or(scan.last);
+                let mut torn = classify_bad_frame(path, data, offset, &bad, base, last_seen, is_last)?;
+                if open.records > 0 {
+                    torn = Torn { offset: scan.valid_end, reason: open.describe(&torn.reason) };
+                }
+                scan.torn = Some(torn);
                 return Ok(scan);
             }
         };
         // The checksum held, so these bytes are exactly what was written: an ordering
         // problem here is never a torn write.
-        match scan.last.or(prev_in_log) {
+        match open.last.or(scan.last).or(prev_in_log) {
             Some(previous) if frame.position <= previous => {
                 return Err(corrupt(
                     path,
@@ -202,24 +209,61 @@ fn scan_segment(path: &Path, data: &[u8], base: u64, prev_in_log: Option<u64>, i
             }
             _ => {}
         }
-        if scan.first.is_none() && frame.position != base {
+        if scan.first.is_none() && open.records == 0 && frame.position != base {
             return Err(corrupt(
                 path,
                 offset as u64,
                 format!("first record has position {} but the segment's file name says {base}", frame.position),
             ));
         }
-        scan.first.get_or_insert(frame.position);
-        scan.last = Some(frame.position);
-        scan.records += 1;
         offset += frame.len;
-        scan.valid_end = offset;
+        open.records += 1;
+        open.last = Some(frame.position);
+        if !frame.continues {
+            if scan.first.is_none() {
+                scan.first = Some(base);
+            }
+            scan.last = open.last;
+            scan.records += open.records;
+            scan.valid_end = offset;
+            open = Open { records: 0, last: None };
+        }
     }
 
+    if open.records > 0 {
+        // Appends never span segments and a segment is synced before the next is created, so
+        // only the last segment can end inside one.
+        if !is_last {
+            return Err(corrupt(
+                path,
+                scan.valid_end as u64,
+                "the segment ends inside an append although later segments exist",
+            ));
+        }
+        scan.torn = Some(Torn { offset: scan.valid_end, reason: open.describe("the segment ends there") });
+        return Ok(scan);
+    }
     if scan.records == 0 && !is_last {
         return Err(corrupt(path, SEGMENT_HEADER_LEN as u64, "segment holds no records although later segments exist"));
     }
     Ok(scan)
+}
+
+/// The frames of an append whose last frame has not been read yet.
+struct Open {
+    records: u64,
+    last: Option<u64>,
+}
+
+impl Open {
+    fn describe(&self, what_followed: &str) -> String {
+        format!(
+            "incomplete append: {} record(s) up to position {} were written without the rest of \
+             their append ({what_followed})",
+            self.records,
+            self.last.unwrap_or_default()
+        )
+    }
 }
 
 /// Decides whether a bad frame is the torn end of an interrupted write (repairable) or
@@ -265,7 +309,7 @@ fn find_valid_frame(data: &[u8], from: usize, lower: u64) -> Option<(usize, u64)
     let upper = lower.saturating_add(RESYNC_POSITION_WINDOW);
     let mut offset = from;
     while offset + FRAME_HEADER_LEN <= data.len() {
-        let len = read_u32(data, offset) as usize;
+        let len = (read_u32(data, offset) & !CONTINUES) as usize;
         let position = read_u64(data, offset + 8);
         let plausible = len <= MAX_PAYLOAD_BYTES
             && offset + FRAME_HEADER_LEN + len <= data.len()

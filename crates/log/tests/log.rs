@@ -138,7 +138,9 @@ fn record_larger_than_segment_max_gets_its_own_segment() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), 100);
     let big = vec![7u8; 1000];
-    log.append(&[(1, payload(1).as_slice()), (2, big.as_slice()), (3, payload(3).as_slice())]).unwrap();
+    log.append(&[(1, payload(1).as_slice())]).unwrap();
+    log.append(&[(2, big.as_slice())]).unwrap();
+    log.append(&[(3, payload(3).as_slice())]).unwrap();
     log.sync().unwrap();
     assert_eq!(log.segment_count(), 3);
     drop(log);
@@ -147,18 +149,103 @@ fn record_larger_than_segment_max_gets_its_own_segment() {
 }
 
 #[test]
+fn an_append_is_never_split_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), 100);
+    append_all(&mut log, [1]);
+    append_all(&mut log, 2..=20);
+    append_all(&mut log, [21]);
+    assert_eq!(log.segment_count(), 3);
+    let names: Vec<String> = segment_files(dir.path()).iter().map(|path| file_name(path)).collect();
+    assert_eq!(names, ["00000000000000000001.log", "00000000000000000002.log", "00000000000000000021.log"]);
+    drop(log);
+    let (log, _) = open(dir.path(), 100);
+    assert_eq!(read_all(&log, 0), expected(1..=21));
+}
+
+/// A crash can leave the first chunks of a large append in the file without the rest (they
+/// reach the OS before the sync). Recovery must drop that append whole: its records were never
+/// acknowledged, and keeping half of them would leave the caller's state half-applied.
+#[test]
+fn an_incomplete_append_is_cut_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), ONE_SEGMENT);
+    append_all(&mut log, 1..=5);
+    append_all(&mut log, 6..=12);
+    drop(log);
+    let segment = &segment_files(dir.path())[0];
+    let len = file_len(segment);
+    let second_append = (6..=12).map(frame_len).sum::<u64>();
+    // Drop the last two whole frames: what is left of the append is valid frame by frame.
+    let cut = frame_len(11) + frame_len(12);
+    fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(len - cut).unwrap();
+
+    let (mut log, recovery) = open(dir.path(), ONE_SEGMENT);
+    assert_eq!(recovery.last_position, Some(5));
+    assert_eq!(recovery.records, 5);
+    let truncation = recovery.truncation.clone().unwrap();
+    assert_eq!(truncation.offset, len - second_append);
+    assert_eq!(recovery.truncated_bytes, second_append - cut);
+    assert!(truncation.reason.contains("incomplete append: 5 record(s) up to position 10"), "{}", truncation.reason);
+    assert_eq!(read_all(&log, 0), expected(1..=5));
+
+    append_all(&mut log, 6..=8);
+    drop(log);
+    let (log, recovery) = open(dir.path(), ONE_SEGMENT);
+    assert_eq!(recovery.truncation, None);
+    assert_eq!(read_all(&log, 0), expected(1..=8));
+}
+
+#[test]
+fn an_append_torn_inside_a_frame_is_cut_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), ONE_SEGMENT);
+    append_all(&mut log, 1..=5);
+    append_all(&mut log, 6..=12);
+    drop(log);
+    let segment = &segment_files(dir.path())[0];
+    let len = file_len(segment);
+    fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(len - frame_len(12) / 2).unwrap();
+
+    let (log, recovery) = open(dir.path(), ONE_SEGMENT);
+    assert_eq!(recovery.last_position, Some(5));
+    let reason = recovery.truncation.unwrap().reason;
+    assert!(reason.contains("incomplete append: 6 record(s) up to position 11"), "{reason}");
+    assert_eq!(read_all(&log, 0), expected(1..=5));
+}
+
+#[test]
+fn a_segment_holding_only_part_of_an_append_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), 200);
+    append_all(&mut log, 1..=3);
+    append_all(&mut log, 4..=12);
+    drop(log);
+    let files = segment_files(dir.path());
+    assert_eq!(files.len(), 2);
+    let last = &files[1];
+    fs::OpenOptions::new().write(true).open(last).unwrap().set_len(file_len(last) - 1).unwrap();
+
+    let (log, recovery) = open(dir.path(), 200);
+    assert!(recovery.truncation.unwrap().segment_removed);
+    assert_eq!(segment_files(dir.path()).len(), 1);
+    assert_eq!(read_all(&log, 0), expected(1..=3));
+}
+
+#[test]
 fn torn_tail_is_truncated_and_appends_continue() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), 400);
-    for batch in (1..=40u64).collect::<Vec<_>>().chunks(5) {
+    for batch in (1..=39u64).collect::<Vec<_>>().chunks(5) {
         append_all(&mut log, batch.iter().copied());
     }
+    append_all(&mut log, [40]);
     drop(log);
     let files = segment_files(dir.path());
     assert!(files.len() > 2);
     let last = files.last().unwrap();
     let len = file_len(last);
-    // Cut the final record (position 40) in the middle.
+    // Cut the final record (position 40, an append of its own) in the middle.
     let cut = frame_len(40) / 2;
     fs::OpenOptions::new().write(true).open(last).unwrap().set_len(len - cut).unwrap();
 
@@ -193,7 +280,7 @@ fn torn_tail_is_truncated_and_appends_continue() {
 fn torn_tail_cut_inside_frame_header_is_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
-    append_all(&mut log, 1..=10);
+    append_each(&mut log, 1..=10);
     drop(log);
     let segment = &segment_files(dir.path())[0];
     let len = file_len(segment);
@@ -260,7 +347,7 @@ fn zero_filled_tail_is_truncated() {
 fn checksum_failure_in_final_record_is_a_torn_tail() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
-    append_all(&mut log, 1..=10);
+    append_each(&mut log, 1..=10);
     drop(log);
     let segment = &segment_files(dir.path())[0];
     flip_byte(segment, file_len(segment) - 3);
@@ -325,7 +412,7 @@ fn corrupted_length_field_pointing_past_eof_is_corruption_not_a_torn_tail() {
 fn damaged_tail_of_a_non_last_segment_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), 300);
-    append_all(&mut log, 1..=40);
+    append_each(&mut log, 1..=40);
     drop(log);
     let files = segment_files(dir.path());
     assert!(files.len() > 2);
@@ -349,7 +436,7 @@ fn damaged_tail_of_a_non_last_segment_is_corruption() {
 fn truncated_non_last_segment_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), 300);
-    append_all(&mut log, 1..=40);
+    append_each(&mut log, 1..=40);
     drop(log);
     let files = segment_files(dir.path());
     let second = &files[1];
@@ -399,7 +486,7 @@ fn record_position_not_matching_segment_name_is_corruption() {
 fn out_of_order_segments_are_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), 300);
-    append_all(&mut log, 1..=40);
+    append_each(&mut log, 1..=40);
     drop(log);
     let files = segment_files(dir.path());
     // A copy of the first segment sorted after the others: valid frames, wrong order.

@@ -33,6 +33,13 @@ pub fn append_all(log: &mut Log, positions: impl IntoIterator<Item = u64>) {
     log.sync().expect("sync");
 }
 
+/// Appends and syncs each record on its own, so every record is a whole append.
+pub fn append_each(log: &mut Log, positions: impl IntoIterator<Item = u64>) {
+    for position in positions {
+        append_all(log, [position]);
+    }
+}
+
 pub fn read_all(log: &Log, from: u64) -> Vec<(u64, Vec<u8>)> {
     log.read_from(from).collect::<Result<Vec<_>, _>>().expect("read log")
 }
