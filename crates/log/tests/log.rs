@@ -163,11 +163,9 @@ fn an_append_is_never_split_across_segments() {
     assert_eq!(read_all(&log, 0), expected(1..=21));
 }
 
-/// A crash can leave the first chunks of a large append in the file without the rest (they
-/// reach the OS before the sync). Recovery must drop that append whole: its records were never
-/// acknowledged, and keeping half of them would leave the caller's state half-applied.
-#[test]
-fn an_incomplete_append_is_cut_whole() {
+/// Appends 1..=5 and 6..=12 in one segment, then cuts `cut` bytes off its end; returns the
+/// directory and the segment's length before the cut.
+fn two_appends_cut_by(cut: u64) -> (tempfile::TempDir, u64) {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
     append_all(&mut log, 1..=5);
@@ -175,10 +173,19 @@ fn an_incomplete_append_is_cut_whole() {
     drop(log);
     let segment = &segment_files(dir.path())[0];
     let len = file_len(segment);
+    fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(len - cut).unwrap();
+    (dir, len)
+}
+
+/// A crash can leave the first chunks of a large append in the file without the rest (they
+/// reach the OS before the sync). Recovery must drop that append whole: its records were never
+/// acknowledged, and keeping half of them would leave the caller's state half-applied.
+#[test]
+fn an_incomplete_append_is_cut_whole() {
     let second_append = (6..=12).map(frame_len).sum::<u64>();
     // Drop the last two whole frames: what is left of the append is valid frame by frame.
     let cut = frame_len(11) + frame_len(12);
-    fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(len - cut).unwrap();
+    let (dir, len) = two_appends_cut_by(cut);
 
     let (mut log, recovery) = open(dir.path(), ONE_SEGMENT);
     assert_eq!(recovery.last_position, Some(5));
@@ -198,14 +205,7 @@ fn an_incomplete_append_is_cut_whole() {
 
 #[test]
 fn an_append_torn_inside_a_frame_is_cut_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut log, _) = open(dir.path(), ONE_SEGMENT);
-    append_all(&mut log, 1..=5);
-    append_all(&mut log, 6..=12);
-    drop(log);
-    let segment = &segment_files(dir.path())[0];
-    let len = file_len(segment);
-    fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(len - frame_len(12) / 2).unwrap();
+    let (dir, _) = two_appends_cut_by(frame_len(12) / 2);
 
     let (log, recovery) = open(dir.path(), ONE_SEGMENT);
     assert_eq!(recovery.last_position, Some(5));
