@@ -9,7 +9,7 @@ use std::process::Command;
 const CORE: [&str; 3] = ["baton-engine", "baton-model", "baton-feel"];
 
 /// Crates the core may name directly in `[dependencies]`.
-const ALLOWED_DIRECT: [&str; 10] = [
+const ALLOWED_DIRECT: [&str; 12] = [
     "baton-feel",
     "baton-model",
     "serde",
@@ -20,6 +20,9 @@ const ALLOWED_DIRECT: [&str; 10] = [
     "dsntk-feel-parser",
     "dsntk-feel-evaluator",
     "dsntk-feel-temporal",
+    // Timer schedules: calendar arithmetic and cron, pure functions of the times passed in.
+    "jiff",
+    "croner",
 ];
 
 /// Crates that must not be reachable from the core.

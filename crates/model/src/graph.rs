@@ -119,6 +119,26 @@ pub struct Element {
     pub interrupting: bool,
     /// Activities: their boundary events, in document order.
     pub boundary_events: Vec<ElementIdx>,
+    /// Activities with `multiInstanceLoopCharacteristics`: they run as a multi-instance body
+    /// around one inner instance per item of the input collection.
+    pub multi_instance: Option<MultiInstance>,
+}
+
+/// `bpmn:multiInstanceLoopCharacteristics` with its `zeebe:loopCharacteristics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiInstance {
+    pub sequential: bool,
+    /// Evaluated when the body activates; must yield a list.
+    pub input_collection: Expression,
+    /// The local variable of each inner instance that holds its item.
+    pub input_element: Option<String>,
+    /// The body's variable that collects `output_element` of every inner instance, in item
+    /// order, and goes to the flow scope when the body completes.
+    pub output_collection: Option<String>,
+    /// Evaluated in an inner instance's scope when it completes.
+    pub output_element: Option<Expression>,
+    /// Evaluated when an inner instance completes; true ends the body, terminating the rest.
+    pub completion_condition: Option<Expression>,
 }
 
 /// What a catch event waits for, or what a throw event throws.
@@ -252,6 +272,9 @@ pub enum ElementKind {
     ExclusiveGateway,
     ParallelGateway,
     InclusiveGateway,
+    /// Never an element of a graph: the record type of the instance that wraps the inner
+    /// instances of a multi-instance activity (same element id as the activity).
+    MultiInstanceBody,
 }
 
 impl ElementKind {
@@ -276,6 +299,7 @@ impl ElementKind {
             ElementKind::ExclusiveGateway => "EXCLUSIVE_GATEWAY",
             ElementKind::ParallelGateway => "PARALLEL_GATEWAY",
             ElementKind::InclusiveGateway => "INCLUSIVE_GATEWAY",
+            ElementKind::MultiInstanceBody => "MULTI_INSTANCE_BODY",
         }
     }
 

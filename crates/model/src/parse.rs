@@ -12,7 +12,7 @@ use roxmltree::{Document, Node};
 
 use crate::graph::{
     Definitions, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx, JobDefinition, Mapping, MessageDefinition,
-    Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
+    MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
 
 const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -190,6 +190,8 @@ const IGNORED: &[&str] = &[
     "dataInputAssociation",
     "dataOutputAssociation",
     "rendering",
+    // Read with the activity it belongs to (a subprocess holds it among its children).
+    "multiInstanceLoopCharacteristics",
 ];
 
 fn event_definitions<'a>(node: Node<'a, '_>) -> Vec<&'a str> {
@@ -250,10 +252,8 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         _ => return Err(unsupported(name, "")),
     };
     if is_activity(kind) {
-        for looping in ["multiInstanceLoopCharacteristics", "standardLoopCharacteristics"] {
-            if bpmn_child(node, looping).is_some() {
-                return Err(unsupported(name, &format!(" with loop characteristics ({looping})")));
-            }
+        if bpmn_child(node, "standardLoopCharacteristics").is_some() {
+            return Err(unsupported(name, " with standard loop characteristics (use multi-instance)"));
         }
         if node.attribute("isForCompensation").map(str::trim) == Some("true") {
             return Err(unsupported(name, " with isForCompensation=\"true\" (a compensation handler)"));
@@ -301,6 +301,7 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::ExclusiveGateway => "exclusiveGateway",
         ElementKind::ParallelGateway => "parallelGateway",
         ElementKind::InclusiveGateway => "inclusiveGateway",
+        ElementKind::MultiInstanceBody => "multiInstanceLoopCharacteristics",
     }
 }
 
@@ -474,6 +475,11 @@ impl<'a> Reader<'a> {
         let mut element = new_element(idx, id.clone(), node.attribute("name").map(str::to_string), kind, Some(scope));
         self.extensions(&mut element, node);
         self.event_definition(&mut element, node);
+        if is_activity(kind)
+            && let Some(looping) = bpmn_child(node, "multiInstanceLoopCharacteristics")
+        {
+            element.multi_instance = self.multi_instance(&element.id, looping);
+        }
         if kind == ElementKind::BoundaryEvent {
             b.attachments.push((idx, attr(node, "attachedToRef")));
         }
@@ -713,6 +719,53 @@ impl<'a> Reader<'a> {
         }
     }
 
+    fn multi_instance(&mut self, id: &str, node: Node) -> Option<MultiInstance> {
+        let sequential = node.attribute("isSequential").map(str::trim) == Some("true");
+        let zeebe =
+            bpmn_child(node, "extensionElements").and_then(|ext| zeebe_children(ext, "loopCharacteristics").next());
+        let Some(zeebe) = zeebe else {
+            self.problems.push(at(
+                id,
+                "a multi-instance activity must have an input collection (zeebe:loopCharacteristics inputCollection)",
+            ));
+            return None;
+        };
+        let input_collection = match attr(zeebe, "inputCollection") {
+            Some(source) => self.feel(id, source, "the input collection"),
+            None => {
+                self.problems.push(at(
+                    id,
+                    "a multi-instance activity must have an input collection \
+                     (zeebe:loopCharacteristics inputCollection)",
+                ));
+                None
+            }
+        };
+        let output_collection = attr(zeebe, "outputCollection").map(str::to_string);
+        let output_element = match attr(zeebe, "outputElement") {
+            Some(source) => Some(self.feel(id, source, "the output element")?),
+            None => None,
+        };
+        if output_collection.is_some() != output_element.is_some() {
+            self.problems.push(at(
+                id,
+                "a multi-instance activity needs both an output collection and an output element, or neither",
+            ));
+        }
+        let completion_condition = match bpmn_child(node, "completionCondition").map(text_content) {
+            Some(text) if !text.trim().is_empty() => Some(self.feel(id, text.trim(), "the completion condition")?),
+            _ => None,
+        };
+        Some(MultiInstance {
+            sequential,
+            input_collection: input_collection?,
+            input_element: attr(zeebe, "inputElement").map(str::to_string),
+            output_collection,
+            output_element,
+            completion_condition,
+        })
+    }
+
     fn properties(&mut self, node: Option<Node>) -> Vec<(String, String)> {
         let Some(node) = node else { return Vec::new() };
         zeebe_children(node, "property")
@@ -778,7 +831,7 @@ impl<'a> Reader<'a> {
             self.problems.push(at(id, format!("{what} '{source}' is not a FEEL expression; it must start with '='")));
             return None;
         };
-        Expression::parse(feel)
+        Expression::parse(feel.trim())
             .map_err(|e| {
                 let message = format!("invalid FEEL expression in {what}: {e}");
                 self.problems.push(at(id, message));
@@ -789,7 +842,7 @@ impl<'a> Reader<'a> {
     /// Zeebe's rule: a leading `=` makes the value a FEEL expression.
     fn text(&mut self, id: &str, value: &str, what: &str) -> Option<Text> {
         match value.trim_start().strip_prefix('=') {
-            Some(feel) => match Expression::parse(feel) {
+            Some(feel) => match Expression::parse(feel.trim()) {
                 Ok(expression) => Some(Text::Expression(expression)),
                 Err(e) => {
                     self.problems.push(at(id, format!("invalid FEEL expression in {what}: {e}")));
@@ -1111,5 +1164,6 @@ fn new_element(
         attached_to: None,
         interrupting: true,
         boundary_events: Vec::new(),
+        multi_instance: None,
     }
 }

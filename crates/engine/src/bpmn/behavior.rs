@@ -68,16 +68,36 @@ impl Instance {
         self.graph.element(self.idx)
     }
 
+    /// What this instance runs as: the element's kind, or the multi-instance body around it.
+    pub fn kind(&self) -> ElementKind {
+        match self.value.bpmn_element_type {
+            BpmnElementType::Element(kind) => kind,
+            BpmnElementType::SequenceFlow => self.element().kind,
+        }
+    }
+
+    pub fn is_multi_instance_body(&self) -> bool {
+        self.kind() == ElementKind::MultiInstanceBody
+    }
+
+    /// An inner instance of a multi-instance activity: it runs the activity, but the boundary
+    /// events, the outgoing flows and the input collection belong to its body.
+    pub fn is_multi_instance_inner(&self) -> bool {
+        self.element().multi_instance.is_some() && !self.is_multi_instance_body()
+    }
+
     /// The record value of another element of the same process, in scope `flow_scope_key`.
     pub fn value_for(&self, idx: ElementIdx, flow_scope_key: i64) -> ProcessInstanceRecord {
         let element = self.graph.element(idx);
+        // A multi-instance activity is entered through its body, which creates the inner instances.
+        let kind = if element.multi_instance.is_some() { ElementKind::MultiInstanceBody } else { element.kind };
         ProcessInstanceRecord {
             bpmn_process_id: self.value.bpmn_process_id.clone(),
             version: self.value.version,
             process_definition_key: self.value.process_definition_key,
             process_instance_key: self.value.process_instance_key,
             element_id: element.id.clone(),
-            bpmn_element_type: BpmnElementType::Element(element.kind),
+            bpmn_element_type: BpmnElementType::Element(kind),
             flow_scope_key,
         }
     }

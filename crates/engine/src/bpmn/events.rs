@@ -29,6 +29,11 @@ pub(crate) fn find_error_catch(state: &State, from_key: i64, code: &str) -> Opti
         let instance = state.element_instances.get(&key)?;
         if instance.state == LifecycleState::Activated && instance.event_trigger.is_none() {
             let attached = Instance::load(state, key)?;
+            if attached.is_multi_instance_inner() {
+                // Its boundary events are the body's, the next scope out.
+                key = instance.value.flow_scope_key;
+                continue;
+            }
             let boundaries = &attached.element().boundary_events;
             let caught = |wanted: Option<&str>| {
                 boundaries.iter().copied().find(|&b| attached.graph.element(b).caught_error_code() == Some(wanted))

@@ -20,8 +20,11 @@ use crate::state::LifecycleState;
 fn catching(inst: &Instance) -> Vec<(ElementIdx, bool)> {
     let element = inst.element();
     let mut wanted = Vec::new();
-    if element.message().is_some() && element.kind != ElementKind::BoundaryEvent {
+    if element.message().is_some() && element.kind != ElementKind::BoundaryEvent && !inst.is_multi_instance_body() {
         wanted.push((element.idx, true));
+    }
+    if inst.is_multi_instance_inner() {
+        return wanted;
     }
     for &boundary in &element.boundary_events {
         let event = inst.graph.element(boundary);

@@ -17,6 +17,7 @@ mod inclusive_gateway;
 mod intermediate_catch_event;
 mod intermediate_throw_event;
 mod job_task;
+pub(crate) mod multi_instance;
 mod parallel_gateway;
 mod receive_task;
 mod script_task;
@@ -71,22 +72,23 @@ macro_rules! dispatch {
             ElementKind::ExclusiveGateway => exclusive_gateway::ExclusiveGateway::$method($($arg),*),
             ElementKind::ParallelGateway => parallel_gateway::ParallelGateway::$method($($arg),*),
             ElementKind::InclusiveGateway => inclusive_gateway::InclusiveGateway::$method($($arg),*),
+            ElementKind::MultiInstanceBody => multi_instance::MultiInstanceBody::$method($($arg),*),
         }
     };
 }
 
 pub(crate) fn on_activate(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
-    dispatch!(inst.element().kind, on_activate(ctx, src, inst))
+    dispatch!(inst.kind(), on_activate(ctx, src, inst))
 }
 
 pub(crate) fn on_complete(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
-    dispatch!(inst.element().kind, on_complete(ctx, src, inst))
+    dispatch!(inst.kind(), on_complete(ctx, src, inst))
 }
 
 pub(crate) fn on_completed(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    dispatch!(inst.element().kind, on_completed(ctx, src, inst))
+    dispatch!(inst.kind(), on_completed(ctx, src, inst))
 }
 
 pub(crate) fn on_terminate(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    dispatch!(inst.element().kind, on_terminate(ctx, src, inst))
+    dispatch!(inst.kind(), on_terminate(ctx, src, inst))
 }

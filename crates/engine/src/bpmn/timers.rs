@@ -13,8 +13,11 @@ fn timer_events(inst: &Instance) -> Vec<ElementIdx> {
     let element = inst.element();
     let is_timer = |idx: ElementIdx| matches!(inst.graph.element(idx).event, Some(EventDefinition::Timer { .. }));
     let mut wanted = Vec::new();
-    if element.kind != ElementKind::BoundaryEvent && is_timer(element.idx) {
+    if element.kind != ElementKind::BoundaryEvent && is_timer(element.idx) && !inst.is_multi_instance_body() {
         wanted.push(element.idx);
+    }
+    if inst.is_multi_instance_inner() {
+        return wanted;
     }
     wanted.extend(element.boundary_events.iter().copied().filter(|&b| is_timer(b)));
     wanted

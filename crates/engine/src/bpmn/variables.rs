@@ -49,7 +49,7 @@ pub(crate) fn type_name(value: &serde_json::Value) -> &'static str {
     }
 }
 
-fn unexpected(expression: &Expression, expected: &str, value: &serde_json::Value) -> String {
+pub(crate) fn unexpected(expression: &Expression, expected: &str, value: &serde_json::Value) -> String {
     format!(
         "Expected result of the expression '{}' to be '{expected}', but was '{}'",
         expression.source(),

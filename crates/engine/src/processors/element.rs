@@ -4,7 +4,7 @@
 use crate::bpmn;
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{messages, timers};
+use crate::bpmn::{messages, multi_instance, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -52,7 +52,9 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record) {
 
 /// The part of activation that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    let result = variables::apply_inputs(ctx, src, inst)
+    // A multi-instance body maps nothing itself: its inner instances apply the mappings.
+    let inputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_inputs(ctx, src, inst) };
+    let result = inputs
         .and_then(|()| messages::open_subscriptions(ctx, src, inst))
         .and_then(|()| timers::open_timers(ctx, src, inst))
         .and_then(|()| bpmn::on_activate(ctx, src, inst));
@@ -76,15 +78,24 @@ pub(crate) fn complete(ctx: &mut Ctx, command: &Record) {
 
 /// The part of completion that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    let result = variables::apply_outputs(ctx, src, inst)
-        .and_then(|()| bpmn::on_complete(ctx, src, inst))
-        .and_then(|()| behavior::select_outgoing(ctx, inst));
+    let outputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_outputs(ctx, src, inst) };
+    let result = outputs.and_then(|()| bpmn::on_complete(ctx, src, inst)).and_then(|()| {
+        if inst.is_multi_instance_inner() {
+            // The body takes the outgoing flows once its inner instances are done.
+            multi_instance::inner_completing(ctx, src, inst).map(|next| (Vec::new(), Some(next)))
+        } else {
+            behavior::select_outgoing(ctx, inst).map(|flows| (flows, None))
+        }
+    });
     match result {
-        Ok(flows) => {
+        Ok((flows, inner_next)) => {
             messages::close_subscriptions(ctx, src, inst.key);
             timers::cancel_timers(ctx, src, inst.key);
             behavior::transition(ctx, src, inst, Intent::ElementCompleted);
-            behavior::after_completed(ctx, src, inst, &flows);
+            match inner_next {
+                Some(next) => multi_instance::inner_completed(ctx, src, inst, next),
+                None => behavior::after_completed(ctx, src, inst, &flows),
+            }
         }
         Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
     }
