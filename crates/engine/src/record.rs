@@ -311,6 +311,24 @@ pub struct ProcessInstanceRecord {
     pub bpmn_element_type: BpmnElementType,
     /// Key of the enclosing element instance; -1 for the process instance itself.
     pub flow_scope_key: i64,
+    /// A process instance started by a call activity: its parent instance; -1 otherwise.
+    #[serde(default = "no_key")]
+    pub parent_process_instance_key: i64,
+    /// A process instance started by a call activity: the call activity's instance; -1 otherwise.
+    #[serde(default = "no_key")]
+    pub parent_element_instance_key: i64,
+}
+
+fn no_key() -> i64 {
+    -1
+}
+
+impl ProcessInstanceRecord {
+    /// The element instance this one reports to when it ends: its flow scope, or for a called
+    /// process instance, the call activity.
+    pub fn owner_key(&self) -> i64 {
+        if self.flow_scope_key >= 0 { self.flow_scope_key } else { self.parent_element_instance_key }
+    }
 }
 
 /// The element kind as records name it: every executable kind plus the sequence flow.
@@ -447,6 +465,7 @@ pub enum ErrorType {
     ConditionError,
     IoMappingError,
     UnhandledErrorEvent,
+    CalledElementError,
     Unknown,
 }
 
@@ -458,6 +477,7 @@ impl ErrorType {
             ErrorType::ConditionError => "CONDITION_ERROR",
             ErrorType::IoMappingError => "IO_MAPPING_ERROR",
             ErrorType::UnhandledErrorEvent => "UNHANDLED_ERROR_EVENT",
+            ErrorType::CalledElementError => "CALLED_ELEMENT_ERROR",
             ErrorType::Unknown => "UNKNOWN",
         }
     }

@@ -367,6 +367,10 @@ impl State {
                 if let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key) {
                     scope.children.insert(key);
                     consume_tokens(scope, element);
+                } else if let Some(call_activity) = self.element_instances.get_mut(&value.parent_element_instance_key) {
+                    // A called process instance is the call activity's child: terminating the
+                    // call activity terminates it, and the call activity waits for it.
+                    call_activity.children.insert(key);
                 }
                 self.element_instances.insert(
                     key,
@@ -438,7 +442,7 @@ impl State {
     }
 
     fn remove_element(&mut self, key: i64, value: &ProcessInstanceRecord) {
-        if let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key) {
+        if let Some(scope) = self.element_instances.get_mut(&value.owner_key()) {
             scope.children.remove(&key);
         }
         self.element_instances.remove(&key);

@@ -225,6 +225,8 @@ pub fn cancel_command(process_instance_key: i64) -> Command {
         element_id: Arc::from(""),
         bpmn_element_type: baton_engine::BpmnElementType::SequenceFlow,
         flow_scope_key: -1,
+        parent_process_instance_key: -1,
+        parent_element_instance_key: -1,
     };
     Command::new(Intent::Cancel, process_instance_key, RecordValue::ProcessInstance(value))
 }

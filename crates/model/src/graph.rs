@@ -122,6 +122,20 @@ pub struct Element {
     /// Activities with `multiInstanceLoopCharacteristics`: they run as a multi-instance body
     /// around one inner instance per item of the input collection.
     pub multi_instance: Option<MultiInstance>,
+    /// Call activities: the process they start.
+    pub called_element: Option<CalledElement>,
+}
+
+/// `zeebe:calledElement` of a call activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalledElement {
+    /// The BPMN process id of the child (its latest version); may be FEEL.
+    pub process_id: Text,
+    /// The child's variables go to the call activity when the child completes (default true).
+    pub propagate_all_child_variables: bool,
+    /// Every variable visible from the call activity is copied into the child (default true);
+    /// otherwise only the call activity's input mappings are.
+    pub propagate_all_parent_variables: bool,
 }
 
 /// `bpmn:multiInstanceLoopCharacteristics` with its `zeebe:loopCharacteristics`.
@@ -260,6 +274,8 @@ pub enum ElementKind {
     BoundaryEvent,
     /// A receive task: waits for a message, like an intermediate message catch event.
     ReceiveTask,
+    /// Starts an instance of another process and waits for it to end.
+    CallActivity,
 
     ServiceTask,
     SendTask,
@@ -289,6 +305,7 @@ impl ElementKind {
             ElementKind::BoundaryEvent => "BOUNDARY_EVENT",
             ElementKind::IntermediateCatchEvent => "INTERMEDIATE_CATCH_EVENT",
             ElementKind::ReceiveTask => "RECEIVE_TASK",
+            ElementKind::CallActivity => "CALL_ACTIVITY",
             ElementKind::ServiceTask => "SERVICE_TASK",
             ElementKind::SendTask => "SEND_TASK",
             ElementKind::UserTask => "USER_TASK",

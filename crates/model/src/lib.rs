@@ -5,6 +5,8 @@
 
 pub mod graph;
 mod parse;
+pub mod timer;
 
 pub use graph::*;
 pub use parse::{Error, Limits, Problem, parse, parse_with};
+pub use timer::{CronSchedule, Period, Schedule, TimerKind};

@@ -11,8 +11,8 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    Definitions, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx, JobDefinition, Mapping, MessageDefinition,
-    MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
+    CalledElement, Definitions, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx, JobDefinition, Mapping,
+    MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
 
 const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -231,6 +231,7 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         "boundaryEvent" if defs == ["error"] || defs == ["message"] || defs == ["timer"] => ElementKind::BoundaryEvent,
         "intermediateCatchEvent" if defs == ["message"] || defs == ["timer"] => ElementKind::IntermediateCatchEvent,
         "receiveTask" => ElementKind::ReceiveTask,
+        "callActivity" => ElementKind::CallActivity,
         "intermediateThrowEvent" if defs.is_empty() => ElementKind::IntermediateThrowEvent,
         "startEvent" | "endEvent" | "intermediateThrowEvent" | "intermediateCatchEvent" | "boundaryEvent" => {
             return Err(unsupported(name, &with_event_definitions(&defs)));
@@ -274,6 +275,7 @@ fn is_activity(kind: ElementKind) -> bool {
             | ElementKind::ManualTask
             | ElementKind::Task
             | ElementKind::ReceiveTask
+            | ElementKind::CallActivity
     )
 }
 
@@ -291,6 +293,7 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::BoundaryEvent => "boundaryEvent",
         ElementKind::IntermediateCatchEvent => "intermediateCatchEvent",
         ElementKind::ReceiveTask => "receiveTask",
+        ElementKind::CallActivity => "callActivity",
         ElementKind::ServiceTask => "serviceTask",
         ElementKind::SendTask => "sendTask",
         ElementKind::UserTask => "userTask",
@@ -318,6 +321,7 @@ struct Extensions<'a, 'i> {
     schedule: Option<Node<'a, 'i>>,
     user_task: Option<Node<'a, 'i>>,
     called_decision: Option<Node<'a, 'i>>,
+    called_element: Option<Node<'a, 'i>>,
 }
 
 impl<'a, 'i> Extensions<'a, 'i> {
@@ -338,6 +342,7 @@ impl<'a, 'i> Extensions<'a, 'i> {
                 "taskSchedule" => &mut ext.schedule,
                 "userTask" => &mut ext.user_task,
                 "calledDecision" => &mut ext.called_decision,
+                "calledElement" => &mut ext.called_element,
                 // Other Zeebe extensions either belong to elements reported as unsupported
                 // (calledElement, subscription, loopCharacteristics) or carry nothing to run.
                 _ => continue,
@@ -704,6 +709,27 @@ impl<'a> Reader<'a> {
                     "a script task must have a FEEL script (zeebe:script) or a job type (zeebe:taskDefinition type)",
                 )),
             },
+            ElementKind::CallActivity => {
+                let process_id = ext.called_element.and_then(|c| attr(c, "processId"));
+                let Some(process_id) = process_id else {
+                    self.problems.push(at(
+                        &id,
+                        "a call activity must name the process it calls (zeebe:calledElement processId)",
+                    ));
+                    return;
+                };
+                let flag =
+                    |name: &str| ext.called_element.and_then(|c| c.attribute(name)).map(str::trim) != Some("false");
+                let propagate_all_child_variables = flag("propagateAllChildVariables");
+                let propagate_all_parent_variables = flag("propagateAllParentVariables");
+                if let Some(process_id) = self.text(&id, process_id, "the called process id") {
+                    element.called_element = Some(CalledElement {
+                        process_id,
+                        propagate_all_child_variables,
+                        propagate_all_parent_variables,
+                    });
+                }
+            }
             ElementKind::UserTask => {
                 if ext.user_task.is_some() {
                     self.problems.push(at(
@@ -1165,5 +1191,6 @@ fn new_element(
         interrupting: true,
         boundary_events: Vec::new(),
         multi_instance: None,
+        called_element: None,
     }
 }

@@ -205,6 +205,8 @@ pub async fn cancel_process_instance(State(api): State<Api>, Path(key): Path<Str
         element_id: Arc::from(""),
         bpmn_element_type: BpmnElementType::SequenceFlow,
         flow_scope_key: -1,
+        parent_process_instance_key: -1,
+        parent_element_instance_key: -1,
     };
     api.on_key(key, Command::new(Intent::Cancel, key, RecordValue::ProcessInstance(value))).await?;
     Ok(NO_CONTENT)

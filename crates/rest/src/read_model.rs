@@ -487,6 +487,8 @@ mod tests {
                 element_id: Arc::from(if key == instance { "p" } else { "task" }),
                 bpmn_element_type: BpmnElementType::SequenceFlow,
                 flow_scope_key: if key == instance { -1 } else { instance },
+                parent_process_instance_key: -1,
+                parent_element_instance_key: -1,
             }),
             request_id: None,
             rejection: None,

@@ -35,6 +35,10 @@ impl Failure {
         Failure { error_type: ErrorType::ConditionError, message }
     }
 
+    pub fn called_element(message: String) -> Failure {
+        Failure { error_type: ErrorType::CalledElementError, message }
+    }
+
     pub fn io_mapping(message: String) -> Failure {
         Failure { error_type: ErrorType::IoMappingError, message }
     }
@@ -99,6 +103,8 @@ impl Instance {
             element_id: element.id.clone(),
             bpmn_element_type: BpmnElementType::Element(kind),
             flow_scope_key,
+            parent_process_instance_key: self.value.parent_process_instance_key,
+            parent_element_instance_key: self.value.parent_element_instance_key,
         }
     }
 }
@@ -138,7 +144,7 @@ pub(crate) fn after_completed(ctx: &mut Ctx, src: &Record, inst: &Instance, flow
     }
     crate::bpmn::on_completed(ctx, src, inst);
     if flows.is_empty() {
-        after_child_finished(ctx, src, inst.value.flow_scope_key);
+        after_child_finished(ctx, src, inst.value.owner_key());
     } else {
         check_inclusive_joins(ctx, src, inst, inst.value.flow_scope_key);
     }
@@ -309,7 +315,7 @@ pub(crate) fn finish_termination(ctx: &mut Ctx, src: &Record, key: i64) {
         // Interrupted by a boundary event: it takes over in the flow scope.
         crate::bpmn::events::activate_triggered(ctx, src, &inst, &trigger);
     }
-    after_child_finished(ctx, src, inst.value.flow_scope_key);
+    after_child_finished(ctx, src, inst.value.owner_key());
 }
 
 /// Raises an incident on the element: it stays where it is until an operator resolves it.

@@ -23,9 +23,12 @@ impl ElementBehavior for Container {
         Ok(())
     }
 
-    fn on_complete(ctx: &mut Ctx, _src: &Record, inst: &Instance) -> Result<(), Failure> {
+    fn on_complete(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
         if inst.element().kind == ElementKind::Process {
             behavior::answer_awaiting_result(ctx, inst);
+            if inst.value.parent_element_instance_key >= 0 {
+                crate::bpmn::call_activity::child_completing(ctx, src, inst);
+            }
         }
         Ok(())
     }

@@ -42,7 +42,8 @@ pub(crate) fn find_error_catch(state: &State, from_key: i64, code: &str) -> Opti
                 return Some(Catch { attached, boundary });
             }
         }
-        key = instance.value.flow_scope_key;
+        // From a called process instance, errors go on to its call activity.
+        key = instance.value.owner_key();
         if key < 0 {
             return None;
         }

@@ -9,6 +9,7 @@ pub(crate) mod messages;
 pub(crate) mod timers;
 
 mod boundary_event;
+pub(crate) mod call_activity;
 mod container;
 mod end_event;
 mod error_end_event;
@@ -72,6 +73,7 @@ macro_rules! dispatch {
             ElementKind::ExclusiveGateway => exclusive_gateway::ExclusiveGateway::$method($($arg),*),
             ElementKind::ParallelGateway => parallel_gateway::ParallelGateway::$method($($arg),*),
             ElementKind::InclusiveGateway => inclusive_gateway::InclusiveGateway::$method($($arg),*),
+            ElementKind::CallActivity => call_activity::CallActivity::$method($($arg),*),
             ElementKind::MultiInstanceBody => multi_instance::MultiInstanceBody::$method($($arg),*),
         }
     };

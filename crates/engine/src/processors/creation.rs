@@ -27,6 +27,8 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceCre
         element_id: element.id.clone(),
         bpmn_element_type: BpmnElementType::Element(element.kind),
         flow_scope_key: -1,
+        parent_process_instance_key: -1,
+        parent_element_instance_key: -1,
     };
     crate::bpmn::variables::merge_local(ctx, command, &instance, key, value.variables.clone());
     ctx.command(command, key, Intent::ActivateElement, RecordValue::ProcessInstance(instance));

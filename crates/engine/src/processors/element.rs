@@ -141,6 +141,23 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
 pub(crate) fn cancel(ctx: &mut Ctx, command: &Record) {
     let found = ctx.state.element_instances.get(&command.key).map(|e| (e.state, e.value.flow_scope_key));
     match found {
+        Some((_, -1))
+            if ctx
+                .state
+                .element_instances
+                .get(&command.key)
+                .is_some_and(|e| e.value.parent_element_instance_key >= 0) =>
+        {
+            ctx.reject(
+                command,
+                RejectionType::InvalidState,
+                format!(
+                    "Expected to cancel a process instance with key '{}', but it was created by a call activity \
+                     of a parent process instance; cancel the root process instance instead",
+                    command.key
+                ),
+            )
+        }
         Some((state, -1)) if state.can_transition_to(LifecycleState::Terminating) => {
             if let Some(index) = start_termination(ctx, command, command.key) {
                 ctx.respond(command, index);

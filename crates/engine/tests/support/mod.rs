@@ -307,6 +307,8 @@ impl TestEngine {
             element_id: "".into(),
             bpmn_element_type: BpmnElementType::SequenceFlow,
             flow_scope_key: -1,
+            parent_process_instance_key: -1,
+            parent_element_instance_key: -1,
         };
         self.send(Command::new(Intent::Cancel, process_instance_key, RecordValue::ProcessInstance(value)))
     }
