@@ -530,7 +530,9 @@ pub struct MessageRecord {
 }
 
 /// An element instance waiting for a message (a catch event, a receive task, or a boundary
-/// event of an activity: then `element_instance_key` is the activity's).
+/// event of an activity: then `element_instance_key` is the activity's); or a message start
+/// event of a deployed process (then `element_instance_key` is -1, the correlation key is empty
+/// while open, and `process_instance_key` names the instance a correlation started).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageSubscriptionRecord {
     pub process_instance_key: i64,
@@ -549,7 +551,8 @@ pub struct MessageSubscriptionRecord {
 }
 
 /// A timer of a timer catch event or timer boundary event (then `element_instance_key` is the
-/// attached activity's).
+/// attached activity's), or of a timer start event (then `element_instance_key` and
+/// `process_instance_key` are -1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimerRecord {
     pub element_instance_key: i64,
@@ -560,4 +563,11 @@ pub struct TimerRecord {
     pub target_element_id: Arc<str>,
     /// Epoch ms at which the timer fires.
     pub due_date_ms: i64,
+    /// Firings left including this one (a cycle `R5/…` starts at 5); -1: unbounded.
+    #[serde(default = "one")]
+    pub repetitions: i32,
+}
+
+fn one() -> i32 {
+    1
 }

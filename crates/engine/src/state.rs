@@ -164,8 +164,28 @@ pub struct State {
     pub timers: BTreeMap<i64, TimerRecord>,
     /// (due date, timer key) of active timers.
     pub timer_due: BTreeSet<(i64, i64)>,
-    /// (element instance key, timer key) of active timers.
+    /// (element instance key, timer key) of active timers; timer start events under -1.
     pub timers_by_element: BTreeSet<(i64, i64)>,
+    /// Triggers of start events for element instances about to be created (a process instance
+    /// started by a message or timer), by the key the instance will have.
+    #[serde(default)]
+    pub start_triggers: BTreeMap<i64, EventTrigger>,
+    /// Open message start event subscriptions of deployed processes, by key.
+    #[serde(default)]
+    pub message_start_subscriptions: BTreeMap<i64, MessageSubscriptionRecord>,
+    /// (message name, subscription key) of open message start event subscriptions.
+    #[serde(default)]
+    pub start_subscription_index: BTreeSet<(String, i64)>,
+    /// (message key, bpmn process id): a buffered message starts at most one instance per process.
+    #[serde(default)]
+    pub message_start_correlations: BTreeSet<(i64, Arc<str>)>,
+    /// (bpmn process id, correlation key) → the active instance a message start event started
+    /// with that key: Zeebe allows one at a time.
+    #[serde(default)]
+    pub active_start_keys: BTreeMap<(Arc<str>, String), i64>,
+    /// The reverse of `active_start_keys`, to release the key when the instance ends.
+    #[serde(default)]
+    pub start_key_of_instance: BTreeMap<i64, (Arc<str>, String)>,
 }
 
 impl State {
@@ -194,6 +214,12 @@ impl State {
             timers: BTreeMap::new(),
             timer_due: BTreeSet::new(),
             timers_by_element: BTreeSet::new(),
+            start_triggers: BTreeMap::new(),
+            message_start_subscriptions: BTreeMap::new(),
+            start_subscription_index: BTreeSet::new(),
+            message_start_correlations: BTreeSet::new(),
+            active_start_keys: BTreeMap::new(),
+            start_key_of_instance: BTreeMap::new(),
         }
     }
 
@@ -449,6 +475,9 @@ impl State {
         self.variables.remove(&key);
         if value.flow_scope_key < 0 {
             self.awaiting_results.remove(&key);
+            if let Some(entry) = self.start_key_of_instance.remove(&key) {
+                self.active_start_keys.remove(&entry);
+            }
         }
     }
 
@@ -545,15 +574,23 @@ impl State {
     fn apply_process_event(&mut self, record: &Record, value: &ProcessEventRecord) {
         match record.intent {
             Intent::Triggering => {
-                if let Some(element) = self.element_instances.get_mut(&value.scope_key) {
-                    element.event_trigger = Some(EventTrigger {
-                        key: record.key,
-                        element_id: value.target_element_id.clone(),
-                        variables: value.variables.clone(),
-                    });
+                let trigger = EventTrigger {
+                    key: record.key,
+                    element_id: value.target_element_id.clone(),
+                    variables: value.variables.clone(),
+                };
+                match self.element_instances.get_mut(&value.scope_key) {
+                    Some(element) => element.event_trigger = Some(trigger),
+                    // A start event of an instance about to be created.
+                    None => {
+                        self.start_triggers.insert(value.scope_key, trigger);
+                    }
                 }
             }
             Intent::Triggered => {
+                if self.start_triggers.remove(&value.scope_key).is_some() {
+                    return;
+                }
                 // An interrupted instance is gone already (its termination left the token); a
                 // non-interrupted one keeps running and its flow scope gets the token here.
                 let Some(element) = self.element_instances.get_mut(&value.scope_key) else {
@@ -587,6 +624,15 @@ impl State {
                 for entry in correlated {
                     self.message_correlations.remove(&entry);
                 }
+                let started: Vec<(i64, Arc<str>)> = self
+                    .message_start_correlations
+                    .range((key, Arc::from(""))..)
+                    .take_while(|(k, _)| *k == key)
+                    .cloned()
+                    .collect();
+                for entry in started {
+                    self.message_start_correlations.remove(&entry);
+                }
             }
             _ => {}
         }
@@ -594,6 +640,9 @@ impl State {
 
     fn apply_message_subscription(&mut self, record: &Record, value: &MessageSubscriptionRecord) {
         let key = record.key;
+        if value.element_instance_key < 0 {
+            return self.apply_message_start_subscription(record, value);
+        }
         match record.intent {
             Intent::Created => {
                 self.message_subscriptions.insert(key, value.clone());
@@ -609,6 +658,32 @@ impl State {
                 }
             }
             Intent::Deleted => self.remove_subscription(key),
+            _ => {}
+        }
+    }
+
+    fn apply_message_start_subscription(&mut self, record: &Record, value: &MessageSubscriptionRecord) {
+        let key = record.key;
+        match record.intent {
+            Intent::Created => {
+                self.message_start_subscriptions.insert(key, value.clone());
+                self.start_subscription_index.insert((value.message_name.clone(), key));
+            }
+            Intent::Correlated => {
+                if self.messages.contains_key(&value.message_key) {
+                    self.message_start_correlations.insert((value.message_key, value.bpmn_process_id.clone()));
+                }
+                if !value.correlation_key.is_empty() {
+                    let entry = (value.bpmn_process_id.clone(), value.correlation_key.clone());
+                    self.active_start_keys.insert(entry.clone(), value.process_instance_key);
+                    self.start_key_of_instance.insert(value.process_instance_key, entry);
+                }
+            }
+            Intent::Deleted => {
+                if let Some(subscription) = self.message_start_subscriptions.remove(&key) {
+                    self.start_subscription_index.remove(&(subscription.message_name, key));
+                }
+            }
             _ => {}
         }
     }

@@ -8,21 +8,6 @@ use expect_test::expect;
 use serde_json::json;
 use support::*;
 
-/// Root `bpmn:message` elements: (id, name, correlation key expression).
-fn with_messages(model: &Bpmn, messages: &[(&str, &str, &str)]) -> String {
-    let defs: String = messages
-        .iter()
-        .map(|(id, name, key)| {
-            format!(
-                r#"<bpmn:message id="{id}" name="{}"><bpmn:extensionElements><zeebe:subscription correlationKey="{}"/></bpmn:extensionElements></bpmn:message>"#,
-                escape(name),
-                escape(key)
-            )
-        })
-        .collect();
-    model.xml().replace("</bpmn:definitions>", &format!("{defs}</bpmn:definitions>"))
-}
-
 fn catch(model: Bpmn, id: &str, message_ref: &str) -> Bpmn {
     model.element(
         "intermediateCatchEvent",
@@ -40,18 +25,6 @@ fn boundary(model: Bpmn, id: &str, attached_to: &str, message_ref: &str, interru
 fn deploy(t: &mut TestEngine, xml: &str) {
     let response = t.deploy(xml);
     assert_eq!(response.rejection, None, "deployment rejected");
-}
-
-fn publish(t: &mut TestEngine, name: &str, key: &str, ttl_ms: i64, id: &str, variables: serde_json::Value) -> Record {
-    let value = MessageRecord {
-        name: name.to_string(),
-        correlation_key: key.to_string(),
-        time_to_live_ms: ttl_ms,
-        message_id: id.to_string(),
-        variables: object(variables),
-        deadline_ms: -1,
-    };
-    t.send(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
 }
 
 fn catch_model() -> String {
@@ -86,10 +59,10 @@ fn a_message_catch_event_correlates_a_published_message() {
     "#]]
     .assert_eq(&t.rendered());
     assert!(!t.is_completed(pi));
-    publish(&mut t, "paid", "other", 0, "", json!({}));
+    t.publish("paid", "other", 0, "", json!({}));
     assert!(!t.is_completed(pi), "another correlation key does not correlate");
     t.mark();
-    let response = publish(&mut t, "paid", "o-1", 0, "", json!({"amount": 42}));
+    let response = t.publish("paid", "o-1", 0, "", json!({"amount": 42}));
     assert_eq!(response.rejection, None);
     expect![[r#"
         C MESSAGE PUBLISH paid key="o-1" ttl=0 {"amount":42}
@@ -131,7 +104,7 @@ fn a_receive_task_waits_for_its_message_and_a_number_correlation_key_is_a_string
     let subscription = t.state().message_subscriptions.values().next().cloned().expect("a subscription");
     assert_eq!((subscription.message_name.as_str(), subscription.correlation_key.as_str()), ("order-shipped", "7"));
     t.mark();
-    publish(&mut t, "order-shipped", "7", 0, "", json!({"tracking": "T1"}));
+    t.publish("order-shipped", "7", 0, "", json!({"tracking": "T1"}));
     expect![[r#"
         E PROCESS_INSTANCE ELEMENT_COMPLETING RECEIVE_TASK receive
         E PROCESS_INSTANCE ELEMENT_COMPLETED RECEIVE_TASK receive
@@ -162,8 +135,8 @@ fn an_invalid_correlation_key_raises_an_incident() {
 fn a_buffered_message_correlates_when_the_subscription_opens_oldest_first() {
     let mut t = TestEngine::new();
     deploy(&mut t, &catch_model());
-    publish(&mut t, "paid", "o-1", 10_000, "first", json!({"n": 1}));
-    publish(&mut t, "paid", "o-1", 10_000, "second", json!({"n": 2}));
+    t.publish("paid", "o-1", 10_000, "first", json!({"n": 1}));
+    t.publish("paid", "o-1", 10_000, "second", json!({"n": 2}));
     t.mark();
     let pi = t.create("p", json!({"orderId": "o-1"}));
     expect![[r#"
@@ -214,7 +187,7 @@ fn a_buffered_message_correlates_when_the_subscription_opens_oldest_first() {
 fn a_buffered_message_expires_after_its_time_to_live() {
     let mut t = TestEngine::new();
     deploy(&mut t, &catch_model());
-    publish(&mut t, "paid", "o-1", 5_000, "", json!({}));
+    t.publish("paid", "o-1", 5_000, "", json!({}));
     assert_eq!(t.engine.next_due_ms(), Some(START_MS + 5_000));
     t.advance(4_999);
     assert_eq!(t.state().messages.len(), 1);
@@ -236,7 +209,7 @@ fn a_message_with_ttl_zero_is_dropped_when_nobody_waits() {
     let mut t = TestEngine::new();
     deploy(&mut t, &catch_model());
     t.mark();
-    publish(&mut t, "paid", "o-1", 0, "", json!({}));
+    t.publish("paid", "o-1", 0, "", json!({}));
     expect![[r#"
         C MESSAGE PUBLISH paid key="o-1" ttl=0
         E MESSAGE PUBLISHED paid key="o-1" ttl=0
@@ -251,17 +224,17 @@ fn a_message_with_ttl_zero_is_dropped_when_nobody_waits() {
 fn a_duplicate_message_id_is_rejected_while_the_first_is_buffered() {
     let mut t = TestEngine::new();
     deploy(&mut t, &catch_model());
-    assert_eq!(publish(&mut t, "paid", "o-1", 10_000, "m-1", json!({})).rejection, None);
-    let duplicate = publish(&mut t, "paid", "o-1", 10_000, "m-1", json!({}));
+    assert_eq!(t.publish("paid", "o-1", 10_000, "m-1", json!({})).rejection, None);
+    let duplicate = t.publish("paid", "o-1", 10_000, "m-1", json!({}));
     let rejection = duplicate.rejection.expect("rejected");
     assert_eq!(rejection.rejection_type, RejectionType::AlreadyExists);
     expect!["Expected to publish a new message with id 'm-1', but a message with that id was already published"]
         .assert_eq(&rejection.reason);
     // Another correlation key or id is fine; after expiry the id is free again.
-    assert_eq!(publish(&mut t, "paid", "o-2", 10_000, "m-1", json!({})).rejection, None);
-    assert_eq!(publish(&mut t, "paid", "o-1", 10_000, "m-2", json!({})).rejection, None);
+    assert_eq!(t.publish("paid", "o-2", 10_000, "m-1", json!({})).rejection, None);
+    assert_eq!(t.publish("paid", "o-1", 10_000, "m-2", json!({})).rejection, None);
     t.advance(10_000);
-    assert_eq!(publish(&mut t, "paid", "o-1", 10_000, "m-1", json!({})).rejection, None);
+    assert_eq!(t.publish("paid", "o-1", 10_000, "m-1", json!({})).rejection, None);
 }
 
 fn boundary_model(interrupting: bool) -> String {
@@ -278,7 +251,7 @@ fn an_interrupting_message_boundary_event_terminates_the_task() {
     deploy(&mut t, &boundary_model(true));
     let pi = t.create("p", json!({"orderId": "o-1"}));
     t.mark();
-    publish(&mut t, "cancel", "o-1", 0, "", json!({"why": "customer"}));
+    t.publish("cancel", "o-1", 0, "", json!({"why": "customer"}));
     expect![[r#"
         C MESSAGE PUBLISH cancel key="o-1" ttl=0 {"why":"customer"}
         E MESSAGE PUBLISHED cancel key="o-1" ttl=0 {"why":"customer"}
@@ -322,7 +295,7 @@ fn a_non_interrupting_message_boundary_event_runs_alongside_the_task() {
     deploy(&mut t, &boundary_model(false));
     let pi = t.create("p", json!({"orderId": "o-1"}));
     t.mark();
-    publish(&mut t, "cancel", "o-1", 0, "", json!({"why": "reminder"}));
+    t.publish("cancel", "o-1", 0, "", json!({"why": "reminder"}));
     expect![[r#"
         E PROCESS_INSTANCE ELEMENT_ACTIVATING BOUNDARY_EVENT cancel
         E PROCESS_INSTANCE ELEMENT_ACTIVATED BOUNDARY_EVENT cancel
@@ -336,7 +309,7 @@ fn a_non_interrupting_message_boundary_event_runs_alongside_the_task() {
     .assert_eq(&t.lifecycle());
     assert!(!t.is_completed(pi));
     // The subscription stays open: a second message triggers it again.
-    publish(&mut t, "cancel", "o-1", 0, "", json!({}));
+    t.publish("cancel", "o-1", 0, "", json!({}));
     let boundary_completions = t
         .log
         .iter()
@@ -365,7 +338,7 @@ fn a_non_interrupting_message_boundary_event_runs_alongside_the_task() {
 fn a_snapshot_keeps_buffered_messages_subscriptions_and_timers() {
     let mut t = TestEngine::new();
     deploy(&mut t, &catch_model());
-    publish(&mut t, "paid", "other", 60_000, "m-1", json!({"x": 1}));
+    t.publish("paid", "other", 60_000, "m-1", json!({"x": 1}));
     t.create("p", json!({"orderId": "o-1"}));
     let timer = Bpmn::process("q")
         .start("start")

@@ -169,3 +169,79 @@ fn a_non_interrupting_timer_boundary_event_runs_alongside_and_the_timer_is_cance
     assert!(t.state().timers.is_empty());
     assert_eq!(t.engine.next_due_ms(), None);
 }
+
+fn timer_of(form: &str, text: &str) -> String {
+    format!(
+        r#"<bpmn:timerEventDefinition><bpmn:{form} xsi:type="bpmn:tFormalExpression">{}</bpmn:{form}></bpmn:timerEventDefinition>"#,
+        escape(text)
+    )
+}
+
+#[test]
+fn an_intermediate_timer_catch_event_with_a_date_waits_until_then() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p")
+        .start("start")
+        .element("intermediateCatchEvent", "wait", "", &timer_of("timeDate", "=deadline"))
+        .end("end")
+        .chain(&["start", "wait", "end"]);
+    t.deploy_ok(&model);
+    // START_MS is 2023-11-14T22:13:20Z.
+    let pi = t.create("p", json!({"deadline": "2023-11-14T23:13:20+01:00"}));
+    assert_eq!(t.engine.next_due_ms(), Some(START_MS), "an offset is honoured");
+    t.advance(0);
+    assert!(t.is_completed(pi));
+}
+
+#[test]
+fn a_non_interrupting_timer_boundary_event_with_a_cycle_fires_each_repetition_while_the_task_runs() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p")
+        .start("start")
+        .service("task", "work")
+        .end("end")
+        .element(
+            "boundaryEvent",
+            "remind",
+            r#"attachedToRef="task" cancelActivity="false""#,
+            &timer_of("timeCycle", "R3/PT1H"),
+        )
+        .service("reminder", "remind")
+        .end("reminded")
+        .chain(&["start", "task", "end"])
+        .chain(&["remind", "reminder", "reminded"]);
+    t.deploy_ok(&model);
+    let pi = t.create("p", json!({}));
+    for hour in 1..=4 {
+        t.advance(3_600_000);
+        let fired = t
+            .log
+            .iter()
+            .filter(|r| {
+                r.record_type == RecordType::Event
+                    && r.intent == Intent::Triggered
+                    && r.value_type() == ValueType::Timer
+            })
+            .count();
+        assert_eq!(fired, hour.min(3), "hour {hour}: R3 fires three times");
+    }
+    assert_eq!(t.activate("remind", 10).len(), 3);
+    t.work("work", json!({}));
+    assert!(t.state().timers.is_empty());
+    assert!(!t.is_completed(pi), "the reminder jobs are still open");
+}
+
+#[test]
+fn an_interrupting_timer_boundary_event_cannot_have_a_cycle() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p")
+        .start("start")
+        .service("task", "work")
+        .end("end")
+        .element("boundaryEvent", "late", r#"attachedToRef="task""#, &timer_of("timeCycle", "R3/PT1H"))
+        .end("late_end")
+        .chain(&["start", "task", "end"])
+        .flow("late", "late_end");
+    let reason = t.deploy(&model.xml()).rejection.expect("rejected").reason;
+    assert!(reason.contains("element 'late': a timer cycle (timeCycle) is only allowed"), "{reason}");
+}

@@ -163,8 +163,9 @@ pub enum EventDefinition {
     Error { code: Option<Text> },
     /// A message (`messageRef` → `bpmn:message`), correlated by name and correlation key.
     Message(MessageDefinition),
-    /// A timer with a `timeDuration` (ISO-8601, see [`parse_duration_ms`]; may be FEEL).
-    Timer { duration: Text },
+    /// A timer: `timeDate`, `timeDuration` or `timeCycle` (see [`crate::timer::Schedule`]);
+    /// the text may be FEEL, evaluated when the timer opens.
+    Timer { kind: crate::timer::TimerKind, text: Text },
 }
 
 /// An ISO-8601 duration as milliseconds. A small parser, on purpose: it accepts
@@ -226,8 +227,9 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
 pub struct MessageDefinition {
     /// The message name; may be a FEEL expression, evaluated when the subscription opens.
     pub name: Text,
-    /// `zeebe:subscription correlationKey`: always FEEL.
-    pub correlation_key: Expression,
+    /// `zeebe:subscription correlationKey`: always FEEL. `None` only on message start events,
+    /// which take every message of their name.
+    pub correlation_key: Option<Expression>,
 }
 
 impl Element {
@@ -250,6 +252,11 @@ impl Element {
 }
 
 impl Element {
+    /// A start event without an event definition: where a plain "create instance" starts.
+    pub fn is_none_start(&self) -> bool {
+        self.kind == ElementKind::StartEvent && self.event.is_none()
+    }
+
     /// A gateway that merges tokens: it waits for more than one incoming flow.
     pub fn is_join(&self) -> bool {
         matches!(self.kind, ElementKind::ParallelGateway | ElementKind::InclusiveGateway) && self.incoming.len() > 1

@@ -14,6 +14,7 @@ use crate::graph::{
     CalledElement, Definitions, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx, JobDefinition, Mapping,
     MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
+use crate::timer::{Schedule, TimerKind};
 
 const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 const ZEEBE_NS: &str = "http://camunda.org/schema/zeebe/1.0";
@@ -224,7 +225,7 @@ fn unsupported(name: &str, detail: &str) -> String {
 fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
     let defs = event_definitions(node);
     let kind = match name {
-        "startEvent" if defs.is_empty() => ElementKind::StartEvent,
+        "startEvent" if defs.is_empty() || defs == ["timer"] || defs == ["message"] => ElementKind::StartEvent,
         "endEvent" if defs.is_empty() => ElementKind::EndEvent,
         "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
         "endEvent" if defs == ["error"] => ElementKind::ErrorEndEvent,
@@ -513,6 +514,7 @@ impl<'a> Reader<'a> {
                 | ElementKind::BoundaryEvent
                 | ElementKind::IntermediateCatchEvent
                 | ElementKind::ReceiveTask
+                | ElementKind::StartEvent
         ) {
             return;
         }
@@ -520,25 +522,36 @@ impl<'a> Reader<'a> {
             element.interrupting = node.attribute("cancelActivity").map(str::trim) != Some("false");
         }
         if let Some(timer) = bpmn_child(node, "timerEventDefinition") {
-            if bpmn_child(timer, "timeDate").is_some() || bpmn_child(timer, "timeCycle").is_some() {
-                self.problems.push(at(&id, "timers with timeDate or timeCycle are not supported; use timeDuration"));
+            let forms: Vec<(TimerKind, &str, String)> =
+                [(TimerKind::Date, "timeDate"), (TimerKind::Duration, "timeDuration"), (TimerKind::Cycle, "timeCycle")]
+                    .into_iter()
+                    .filter_map(|(kind, name)| bpmn_child(timer, name).map(|n| (kind, name, text_content(n))))
+                    .collect();
+            let [(timer_kind, name, text)] = forms.as_slice() else {
+                self.problems
+                    .push(at(&id, "a timer event must have exactly one of timeDate, timeDuration or timeCycle"));
+                return;
+            };
+            let cycles_allowed =
+                kind == ElementKind::StartEvent || (kind == ElementKind::BoundaryEvent && !element.interrupting);
+            if *timer_kind == TimerKind::Cycle && !cycles_allowed {
+                self.problems.push(at(
+                    &id,
+                    "a timer cycle (timeCycle) is only allowed on timer start events and non-interrupting timer \
+                     boundary events; use timeDate or timeDuration",
+                ));
                 return;
             }
-            let Some(duration) = bpmn_child(timer, "timeDuration").map(text_content) else {
-                self.problems.push(at(&id, "a timer event must have a duration (timeDuration)"));
+            let Some(text) = self.text(&id, text.trim(), &format!("the timer ({name})")) else {
                 return;
             };
-            let duration = duration.trim();
-            let Some(duration) = self.text(&id, duration, "the timer duration") else {
-                return;
-            };
-            if let Text::Static(text) = &duration
-                && let Err(message) = crate::graph::parse_duration_ms(text)
+            if let Text::Static(text) = &text
+                && let Err(message) = Schedule::parse(*timer_kind, text)
             {
-                self.problems.push(at(&id, format!("invalid timer duration: {message}")));
+                self.problems.push(at(&id, format!("invalid timer ({name}): {message}")));
                 return;
             }
-            element.event = Some(EventDefinition::Timer { duration });
+            element.event = Some(EventDefinition::Timer { kind: *timer_kind, text });
             return;
         }
         let message_ref = match kind {
@@ -565,7 +578,9 @@ impl<'a> Reader<'a> {
                 .and_then(|ext| zeebe_children(ext, "subscription").next())
                 .and_then(|s| attr(s, "correlationKey"));
             let correlation_key = match subscription {
-                Some(key) => self.feel(&id, key, "the correlation key"),
+                Some(key) => self.feel(&id, key, "the correlation key").map(Some),
+                // A message start event takes every message with its name.
+                None if kind == ElementKind::StartEvent => Some(None),
                 None => {
                     self.problems.push(at(
                         &id,
@@ -1071,21 +1086,32 @@ impl<'a> Reader<'a> {
         for element in &b.elements {
             match element.kind {
                 ElementKind::Process | ElementKind::SubProcess => {
-                    let starts: Vec<ElementIdx> = element
+                    let starts: Vec<&Element> = element
                         .children
                         .iter()
-                        .copied()
-                        .filter(|&c| b.elements.get(c as usize).is_some_and(|e| e.kind == ElementKind::StartEvent))
+                        .filter_map(|&c| b.elements.get(c as usize))
+                        .filter(|e| e.kind == ElementKind::StartEvent)
                         .collect();
-                    if starts.len() != 1 {
+                    let none = starts.iter().filter(|e| e.is_none_start()).count();
+                    let is_process = element.kind == ElementKind::Process;
+                    let ok = if is_process { none == 1 || (none == 0 && !starts.is_empty()) } else { none == 1 };
+                    if !ok {
+                        let besides = if is_process { " (besides any message or timer start events)" } else { "" };
                         self.problems.push(at(
                             &element.id,
                             format!(
-                                "a {} must have exactly one none start event, but it has {}",
+                                "a {} must have exactly one none start event{besides}, but it has {none}",
                                 xml_name(element.kind),
-                                starts.len()
                             ),
                         ));
+                    }
+                    if !is_process {
+                        for start in starts.iter().filter(|e| !e.is_none_start() && e.event.is_some()) {
+                            self.problems.push(at(
+                                &start.id,
+                                "a start event with an event definition is only allowed at the process level",
+                            ));
+                        }
                     }
                 }
                 ElementKind::StartEvent if !element.incoming.is_empty() => {
@@ -1147,11 +1173,8 @@ fn set_none_starts(elements: &mut [Element]) {
         if !matches!(container.kind, ElementKind::Process | ElementKind::SubProcess) {
             continue;
         }
-        let start = container
-            .children
-            .iter()
-            .copied()
-            .find(|&c| elements.get(c as usize).is_some_and(|e| e.kind == ElementKind::StartEvent));
+        let start =
+            container.children.iter().copied().find(|&c| elements.get(c as usize).is_some_and(Element::is_none_start));
         if let Some(container) = elements.get_mut(i) {
             container.none_start = start;
         }

@@ -349,7 +349,7 @@ fn broken_model_reports_every_problem() {
     assert_problem(&problems, "Task_NoType", &["serviceTask", "job type", "zeebe:taskDefinition type"]);
     assert_problem(&problems, "Gateway_Xor", &["Flow_X2", "condition"]);
     assert_problem(&problems, "Flow_Dangling", &["Nowhere", "does not exist"]);
-    assert_problem(&problems, "Timer_1", &["timers with timeDate or timeCycle are not supported"]);
+    assert_problem(&problems, "Timer_1", &["timer cycle (timeCycle) is only allowed on timer start events"]);
     assert_problem(&problems, "Call_1", &["call activity must name the process it calls"]);
     assert_problem(&problems, "Flow_X1", &[&feel_error]);
     assert_problem(&problems, "Process_NoStart", &["exactly one none start event"]);
@@ -358,7 +358,7 @@ fn broken_model_reports_every_problem() {
     assert_eq!(problems.len(), 7, "{problems:#?}");
 
     let message = Error::Invalid(problems).to_string();
-    assert!(message.contains("element 'Timer_1': timers with timeDate or timeCycle are not supported"), "{message}");
+    assert!(message.contains("element 'Timer_1': a timer cycle (timeCycle) is only allowed"), "{message}");
 }
 
 #[test]
@@ -755,7 +755,7 @@ fn error_boundary_problems_are_reported() {
     assert_problem(&problems, "soft", &["must be interrupting"]);
     assert_problem(&problems, "dangling", &["'nowhere'", "not an activity"]);
     assert_problem(&problems, "unknown_error", &["'ghost'", "bpmn:error"]);
-    assert_problem(&problems, "timer", &["must have a duration (timeDuration)"]);
+    assert_problem(&problems, "timer", &["exactly one of timeDate, timeDuration or timeCycle"]);
     assert_eq!(problems.len(), 4, "{problems:#?}");
 }
 
@@ -794,12 +794,15 @@ fn message_and_timer_catch_events_carry_their_definitions() {
     assert_eq!(el(&p, "wait").kind, ElementKind::IntermediateCatchEvent);
     let message = el(&p, "wait").message().expect("a message");
     assert_eq!(message.name, st("paid"));
-    assert_eq!(message.correlation_key.source(), "orderId");
+    assert_eq!(message.correlation_key.as_ref().map(Expression::source), Some("orderId"));
     assert_eq!(el(&p, "receive").kind, ElementKind::ReceiveTask);
     assert!(el(&p, "receive").message().is_some());
     assert!(!el(&p, "note").interrupting);
     assert_eq!(el(&p, "receive").boundary_events, [p.by_id["note"]]);
-    assert_eq!(el(&p, "sleep").event, Some(EventDefinition::Timer { duration: st("PT5M") }));
+    assert_eq!(
+        el(&p, "sleep").event,
+        Some(EventDefinition::Timer { kind: baton_model::TimerKind::Duration, text: st("PT5M") })
+    );
 
     let problems = problems(&model(
         r#"<bpmn:startEvent id="s" />
@@ -808,6 +811,6 @@ fn message_and_timer_catch_events_carry_their_definitions() {
            <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="no_ref" />"#,
     ));
     assert_problem(&problems, "no_ref", &["must reference a message"]);
-    assert_problem(&problems, "bad_duration", &["invalid timer duration", "'soon'"]);
+    assert_problem(&problems, "bad_duration", &["invalid timer (timeDuration)", "'soon'"]);
     assert_eq!(problems.len(), 2, "{problems:#?}");
 }

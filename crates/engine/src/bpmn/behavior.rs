@@ -310,7 +310,11 @@ pub(crate) fn finish_termination(ctx: &mut Ctx, src: &Record, key: i64) {
         answer_terminated_awaiting(ctx, &inst);
     }
     let trigger = crate::bpmn::events::pending_trigger(ctx.state, key);
+    let start_key = ctx.state.start_key_of_instance.get(&key).cloned();
     transition(ctx, src, &inst, Intent::ElementTerminated);
+    if let Some(start_key) = start_key {
+        crate::bpmn::start_events::instance_ended(ctx, src, &start_key);
+    }
     if let Some(trigger) = trigger {
         // Interrupted by a boundary event: it takes over in the flow scope.
         crate::bpmn::events::activate_triggered(ctx, src, &inst, &trigger);

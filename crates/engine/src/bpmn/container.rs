@@ -12,6 +12,18 @@ pub(crate) struct Container;
 
 impl ElementBehavior for Container {
     fn on_activate(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
+        if let Some(trigger) = ctx.state.start_triggers.get(&inst.key).cloned() {
+            // Started by a message or timer: that start event runs, with what it brought.
+            let Some(&start) = inst.graph.by_id.get(&trigger.element_id) else {
+                return Err(Failure::unknown(format!(
+                    "Expected '{}' to have the start event '{}', but it has not",
+                    inst.value.element_id, trigger.element_id
+                )));
+            };
+            behavior::transition_to_activated(ctx, src, inst);
+            crate::bpmn::events::activate_start_event(ctx, src, inst, start, &trigger);
+            return Ok(());
+        }
         let Some(start) = inst.element().none_start else {
             return Err(Failure::unknown(format!(
                 "Expected to activate the none start event of '{}', but it has none",

@@ -89,6 +89,30 @@ pub(crate) fn pending_trigger(state: &State, key: i64) -> Option<EventTrigger> {
     state.element_instances.get(&key)?.event_trigger.clone()
 }
 
+/// Activates start event `start` of container `scope` for the trigger recorded before the
+/// container existed, with the trigger's variables as the start event's local variables.
+pub(crate) fn activate_start_event(
+    ctx: &mut Ctx,
+    src: &Record,
+    scope: &Instance,
+    start: ElementIdx,
+    trigger: &EventTrigger,
+) {
+    let key = ctx.next_key();
+    let value = scope.value_for(start, scope.key);
+    ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value.clone()));
+    let event = ProcessEventRecord {
+        scope_key: scope.key,
+        target_element_id: trigger.element_id.clone(),
+        variables: trigger.variables.clone(),
+        bpmn_process_id: scope.value.bpmn_process_id.clone(),
+        process_definition_key: scope.value.process_definition_key,
+        process_instance_key: scope.value.process_instance_key,
+    };
+    ctx.event(src, trigger.key, Intent::Triggered, RecordValue::ProcessEvent(event));
+    variables::merge_local(ctx, src, &value, key, trigger.variables.clone());
+}
+
 /// Activates the triggered catch event in the flow scope of `attached`, with the trigger's
 /// variables as its local variables.
 pub(crate) fn activate_triggered(ctx: &mut Ctx, src: &Record, attached: &Instance, trigger: &EventTrigger) {

@@ -20,7 +20,8 @@ use crate::state::LifecycleState;
 fn catching(inst: &Instance) -> Vec<(ElementIdx, bool)> {
     let element = inst.element();
     let mut wanted = Vec::new();
-    if element.message().is_some() && element.kind != ElementKind::BoundaryEvent && !inst.is_multi_instance_body() {
+    let own = !matches!(element.kind, ElementKind::BoundaryEvent | ElementKind::StartEvent);
+    if own && element.message().is_some() && !inst.is_multi_instance_body() {
         wanted.push((element.idx, true));
     }
     if inst.is_multi_instance_inner() {
@@ -78,7 +79,10 @@ pub(crate) fn open_subscriptions(ctx: &mut Ctx, src: &Record, inst: &Instance) -
                 variables::evaluate_string(ctx.state, inst.key, expression, ctx.now).map_err(Failure::extract_value)?
             }
         };
-        let correlation_key = correlation_key(ctx, inst.key, &definition.correlation_key)?;
+        let Some(expression) = &definition.correlation_key else {
+            continue;
+        };
+        let correlation_key = correlation_key(ctx, inst.key, expression)?;
         records.push(MessageSubscriptionRecord {
             process_instance_key: inst.value.process_instance_key,
             element_instance_key: inst.key,

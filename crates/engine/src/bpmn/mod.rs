@@ -6,6 +6,7 @@ pub(crate) mod variables;
 
 pub(crate) mod events;
 pub(crate) mod messages;
+pub(crate) mod start_events;
 pub(crate) mod timers;
 
 mod boundary_event;

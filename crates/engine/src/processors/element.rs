@@ -4,7 +4,7 @@
 use crate::bpmn;
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{messages, multi_instance, timers};
+use crate::bpmn::{messages, multi_instance, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -91,10 +91,14 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
         Ok((flows, inner_next)) => {
             messages::close_subscriptions(ctx, src, inst.key);
             timers::cancel_timers(ctx, src, inst.key);
+            let start_key = ctx.state.start_key_of_instance.get(&inst.key).cloned();
             behavior::transition(ctx, src, inst, Intent::ElementCompleted);
             match inner_next {
                 Some(next) => multi_instance::inner_completed(ctx, src, inst, next),
                 None => behavior::after_completed(ctx, src, inst, &flows),
+            }
+            if let Some(start_key) = start_key {
+                start_events::instance_ended(ctx, src, &start_key);
             }
         }
         Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::bpmn::messages;
+use crate::bpmn::{messages, start_events};
 use crate::engine::Ctx;
 use crate::record::*;
 
@@ -57,6 +57,7 @@ pub(crate) fn publish(ctx: &mut Ctx, command: &Record, value: &MessageRecord) {
             correlated.insert(subscription.process_instance_key);
         }
     }
+    start_events::correlate_message(ctx, command, key, &message);
     if message.time_to_live_ms == 0 {
         // Not buffered: it correlated now or never.
         ctx.event(command, key, Intent::Expired, RecordValue::Message(message));

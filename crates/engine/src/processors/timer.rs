@@ -2,7 +2,7 @@
 //! or the timer boundary event is triggered.
 
 use crate::bpmn::behavior::{self, Instance};
-use crate::bpmn::events;
+use crate::bpmn::{events, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -21,6 +21,9 @@ pub(crate) fn trigger(ctx: &mut Ctx, command: &Record) {
             RejectionType::InvalidState,
             format!("Expected to trigger timer with key '{}', but it is not yet due", command.key),
         );
+    }
+    if timer.element_instance_key < 0 {
+        return start_events::timer_fired(ctx, command, &timer);
     }
     let Some(inst) = Instance::load(ctx.state, timer.element_instance_key) else {
         return ctx.reject(
@@ -52,5 +55,14 @@ pub(crate) fn trigger(ctx: &mut Ctx, command: &Record) {
         behavior::complete_element(ctx, command, &inst);
     } else if let Some(&boundary) = inst.graph.by_id.get(&timer.target_element_id) {
         events::trigger_boundary(ctx, command, &inst, boundary, Document::new());
+        let element = inst.graph.element(boundary);
+        if !element.interrupting
+            && let Ok(schedule) = timers::schedule(ctx, inst.key, element)
+            && let Some(next) = timers::next_timer(ctx, &timer, &schedule)
+        {
+            // A non-interrupting cycle: the activity goes on, and so does the timer.
+            let key = ctx.next_key();
+            ctx.event(command, key, Intent::Created, RecordValue::Timer(next));
+        }
     }
 }

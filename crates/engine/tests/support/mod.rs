@@ -130,6 +130,21 @@ impl Bpmn {
     }
 }
 
+/// Root `bpmn:message` elements: (id, name, correlation key expression).
+pub fn with_messages(model: &Bpmn, messages: &[(&str, &str, &str)]) -> String {
+    let defs: String = messages
+        .iter()
+        .map(|(id, name, key)| {
+            format!(
+                r#"<bpmn:message id="{id}" name="{}"><bpmn:extensionElements><zeebe:subscription correlationKey="{}"/></bpmn:extensionElements></bpmn:message>"#,
+                escape(name),
+                escape(key)
+            )
+        })
+        .collect();
+    model.xml().replace("</bpmn:definitions>", &format!("{defs}</bpmn:definitions>"))
+}
+
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -320,6 +335,18 @@ impl TestEngine {
             variables: object(variables),
         };
         self.send(Command::new(Intent::Update, -1, RecordValue::VariableDocument(value)))
+    }
+
+    pub fn publish(&mut self, name: &str, key: &str, ttl_ms: i64, id: &str, variables: serde_json::Value) -> Record {
+        let value = MessageRecord {
+            name: name.to_string(),
+            correlation_key: key.to_string(),
+            time_to_live_ms: ttl_ms,
+            message_id: id.to_string(),
+            variables: object(variables),
+            deadline_ms: -1,
+        };
+        self.send(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
     }
 
     /// Moves the clock and runs whatever the scheduler would append.
