@@ -295,6 +295,8 @@ pub enum ElementKind {
     ExclusiveGateway,
     ParallelGateway,
     InclusiveGateway,
+    /// Waits for the first of the catch events its flows lead to; that one's path is taken.
+    EventBasedGateway,
     /// Never an element of a graph: the record type of the instance that wraps the inner
     /// instances of a multi-instance activity (same element id as the activity).
     MultiInstanceBody,
@@ -323,6 +325,7 @@ impl ElementKind {
             ElementKind::ExclusiveGateway => "EXCLUSIVE_GATEWAY",
             ElementKind::ParallelGateway => "PARALLEL_GATEWAY",
             ElementKind::InclusiveGateway => "INCLUSIVE_GATEWAY",
+            ElementKind::EventBasedGateway => "EVENT_BASED_GATEWAY",
             ElementKind::MultiInstanceBody => "MULTI_INSTANCE_BODY",
         }
     }

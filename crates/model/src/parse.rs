@@ -251,6 +251,7 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         "exclusiveGateway" => ElementKind::ExclusiveGateway,
         "parallelGateway" => ElementKind::ParallelGateway,
         "inclusiveGateway" => ElementKind::InclusiveGateway,
+        "eventBasedGateway" => ElementKind::EventBasedGateway,
         _ => return Err(unsupported(name, "")),
     };
     if is_activity(kind) {
@@ -281,7 +282,13 @@ fn is_activity(kind: ElementKind) -> bool {
 }
 
 fn is_gateway(kind: ElementKind) -> bool {
-    matches!(kind, ElementKind::ExclusiveGateway | ElementKind::ParallelGateway | ElementKind::InclusiveGateway)
+    matches!(
+        kind,
+        ElementKind::ExclusiveGateway
+            | ElementKind::ParallelGateway
+            | ElementKind::InclusiveGateway
+            | ElementKind::EventBasedGateway
+    )
 }
 
 fn xml_name(kind: ElementKind) -> &'static str {
@@ -305,6 +312,7 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::ExclusiveGateway => "exclusiveGateway",
         ElementKind::ParallelGateway => "parallelGateway",
         ElementKind::InclusiveGateway => "inclusiveGateway",
+        ElementKind::EventBasedGateway => "eventBasedGateway",
         ElementKind::MultiInstanceBody => "multiInstanceLoopCharacteristics",
     }
 }
@@ -1140,6 +1148,32 @@ impl<'a> Reader<'a> {
                                      a {} with more than one must have a condition, except its default flow",
                                     sequence_flow.id,
                                     xml_name(element.kind)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                ElementKind::EventBasedGateway => {
+                    if element.outgoing.len() + b.dropped_outgoing.get(&element.idx).copied().unwrap_or(0) < 2 {
+                        self.problems.push(at(
+                            &element.id,
+                            "an event-based gateway must have at least two outgoing sequence flows",
+                        ));
+                    }
+                    for &f in &element.outgoing {
+                        let Some((sequence_flow, conditioned)) = flow(f) else { continue };
+                        let target = b.elements.get(sequence_flow.target as usize);
+                        let catches = target.is_some_and(|t| {
+                            t.kind == ElementKind::IntermediateCatchEvent && t.event.is_some() && t.incoming.len() == 1
+                        });
+                        if *conditioned || !catches {
+                            self.problems.push(at(
+                                &element.id,
+                                format!(
+                                    "the outgoing sequence flow '{}' must be unconditional and lead to an \
+                                     intermediate catch event (message, timer or signal) that has no other \
+                                     incoming flow",
+                                    sequence_flow.id
                                 ),
                             ));
                         }

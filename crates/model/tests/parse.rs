@@ -494,7 +494,7 @@ fn many_problems_in_one_model() {
         ("catch", &["messageRef 'm'", "bpmn:message"]),
         ("error_end", &["error end event must reference an error"]),
         ("escalate", &["'intermediateThrowEvent' with an escalation event definition is not supported"]),
-        ("ebg", &["'eventBasedGateway' is not supported"]),
+        ("ebg", &["event-based gateway must have at least two outgoing"]),
         ("receive", &["must reference a message (messageRef)"]),
     ];
     for (id, needles) in expected {

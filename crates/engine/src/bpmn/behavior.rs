@@ -178,6 +178,17 @@ pub(crate) fn select_outgoing(ctx: &Ctx, inst: &Instance) -> Result<Vec<FlowIdx>
     Ok(flows)
 }
 
+/// Takes a flow without activating its target; returns the key the target's instance will have.
+pub(crate) fn take_flow_only(ctx: &mut Ctx, src: &Record, inst: &Instance, flow_idx: FlowIdx) -> i64 {
+    let flow = inst.graph.flow(flow_idx);
+    let mut value = inst.value.clone();
+    value.element_id = flow.id.clone();
+    value.bpmn_element_type = BpmnElementType::SequenceFlow;
+    let key = ctx.next_key();
+    ctx.event(src, key, Intent::SequenceFlowTaken, RecordValue::ProcessInstance(value));
+    ctx.next_key()
+}
+
 fn take_flow(ctx: &mut Ctx, src: &Record, inst: &Instance, flow_idx: FlowIdx) {
     let flow = inst.graph.flow(flow_idx);
     let scope_key = inst.value.flow_scope_key;

@@ -8,7 +8,7 @@
 
 use baton_model::ElementIdx;
 
-use crate::bpmn::behavior::Instance;
+use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
 use crate::engine::Ctx;
 use crate::record::*;
@@ -87,6 +87,33 @@ pub(crate) fn trigger_boundary(
 /// trigger that interrupted it, if any.
 pub(crate) fn pending_trigger(state: &State, key: i64) -> Option<EventTrigger> {
     state.element_instances.get(&key)?.event_trigger.clone()
+}
+
+/// The first event of an event-based gateway happened: the gateway completes (its other
+/// subscriptions and timers close) and the flow to `event` is taken; the event is activated with
+/// its trigger recorded, so it completes at once (see `processors/element.rs`).
+pub(crate) fn trigger_event_gateway(
+    ctx: &mut Ctx,
+    src: &Record,
+    gateway: &Instance,
+    event: ElementIdx,
+    variables: Document,
+) {
+    let Some(&flow) = gateway.element().outgoing.iter().find(|&&f| gateway.graph.flow(f).target == event) else {
+        return;
+    };
+    behavior::transition(ctx, src, gateway, Intent::ElementCompleting);
+    crate::bpmn::messages::close_subscriptions(ctx, src, gateway.key);
+    crate::bpmn::timers::cancel_timers(ctx, src, gateway.key);
+    behavior::transition(ctx, src, gateway, Intent::ElementCompleted);
+    let key = behavior::take_flow_only(ctx, src, gateway, flow);
+    let element = gateway.graph.element(event);
+    let trigger = process_event(gateway, element.id.clone(), variables);
+    let trigger = ProcessEventRecord { scope_key: key, ..trigger };
+    let trigger_key = ctx.next_key();
+    ctx.event(src, trigger_key, Intent::Triggering, RecordValue::ProcessEvent(trigger));
+    let value = gateway.value_for(event, gateway.value.flow_scope_key);
+    ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
 }
 
 /// Activates start event `start` of container `scope` for the trigger recorded before the

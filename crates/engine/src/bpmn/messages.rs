@@ -27,6 +27,11 @@ fn catching(inst: &Instance) -> Vec<(ElementIdx, bool)> {
     if inst.is_multi_instance_inner() {
         return wanted;
     }
+    for target in crate::bpmn::event_based_gateway::targets(inst) {
+        if inst.graph.element(target).message().is_some() {
+            wanted.push((target, true));
+        }
+    }
     for &boundary in &element.boundary_events {
         let event = inst.graph.element(boundary);
         if event.message().is_some() {
@@ -155,7 +160,11 @@ pub(crate) fn correlate(
     value.message_key = message_key;
     value.variables = variables.clone();
     ctx.event(src, subscription_key, Intent::Correlated, RecordValue::MessageSubscription(value));
-    if *inst.value.element_id == *subscription.element_id {
+    if inst.kind() == ElementKind::EventBasedGateway {
+        if let Some(&event) = inst.graph.by_id.get(&subscription.element_id) {
+            events::trigger_event_gateway(ctx, src, &inst, event, variables.clone());
+        }
+    } else if *inst.value.element_id == *subscription.element_id {
         // A catch event or receive task: it completes with the message's variables.
         variables::apply_result(ctx, src, &inst, variables.clone());
         behavior::complete_element(ctx, src, &inst);

@@ -14,6 +14,7 @@ pub(crate) mod call_activity;
 mod container;
 mod end_event;
 mod error_end_event;
+pub(crate) mod event_based_gateway;
 mod exclusive_gateway;
 mod inclusive_gateway;
 mod intermediate_catch_event;
@@ -75,6 +76,7 @@ macro_rules! dispatch {
             ElementKind::ParallelGateway => parallel_gateway::ParallelGateway::$method($($arg),*),
             ElementKind::InclusiveGateway => inclusive_gateway::InclusiveGateway::$method($($arg),*),
             ElementKind::CallActivity => call_activity::CallActivity::$method($($arg),*),
+            ElementKind::EventBasedGateway => event_based_gateway::EventBasedGateway::$method($($arg),*),
             ElementKind::MultiInstanceBody => multi_instance::MultiInstanceBody::$method($($arg),*),
         }
     };

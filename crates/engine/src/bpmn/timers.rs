@@ -23,6 +23,7 @@ fn timer_events(inst: &Instance) -> Vec<ElementIdx> {
     if inst.is_multi_instance_inner() {
         return wanted;
     }
+    wanted.extend(crate::bpmn::event_based_gateway::targets(inst).into_iter().filter(|&t| is_timer(t)));
     wanted.extend(element.boundary_events.iter().copied().filter(|&b| is_timer(b)));
     wanted
 }

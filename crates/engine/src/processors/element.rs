@@ -2,6 +2,8 @@
 //! Each is checked against the lifecycle table before anything is written.
 
 use crate::bpmn;
+use baton_model::ElementKind;
+
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
 use crate::bpmn::{messages, multi_instance, start_events, timers};
@@ -52,6 +54,24 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record) {
 
 /// The part of activation that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    if inst.kind() == ElementKind::IntermediateCatchEvent
+        && let Some(trigger) = ctx.state.start_triggers.get(&inst.key).cloned()
+    {
+        // Chosen by an event-based gateway: what it waited for has happened already.
+        behavior::transition_to_activated(ctx, src, inst);
+        let event = ProcessEventRecord {
+            scope_key: inst.key,
+            target_element_id: trigger.element_id.clone(),
+            variables: trigger.variables.clone(),
+            bpmn_process_id: inst.value.bpmn_process_id.clone(),
+            process_definition_key: inst.value.process_definition_key,
+            process_instance_key: inst.value.process_instance_key,
+        };
+        ctx.event(src, trigger.key, Intent::Triggered, RecordValue::ProcessEvent(event));
+        variables::apply_result(ctx, src, inst, trigger.variables);
+        behavior::complete_element(ctx, src, inst);
+        return;
+    }
     // A multi-instance body maps nothing itself: its inner instances apply the mappings.
     let inputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_inputs(ctx, src, inst) };
     let result = inputs

@@ -51,7 +51,11 @@ pub(crate) fn trigger(ctx: &mut Ctx, command: &Record) {
         );
     }
     ctx.event(command, command.key, Intent::Triggered, RecordValue::Timer(timer.clone()));
-    if *inst.value.element_id == *timer.target_element_id {
+    if inst.kind() == baton_model::ElementKind::EventBasedGateway {
+        if let Some(&event) = inst.graph.by_id.get(&timer.target_element_id) {
+            events::trigger_event_gateway(ctx, command, &inst, event, Document::new());
+        }
+    } else if *inst.value.element_id == *timer.target_element_id {
         behavior::complete_element(ctx, command, &inst);
     } else if let Some(&boundary) = inst.graph.by_id.get(&timer.target_element_id) {
         events::trigger_boundary(ctx, command, &inst, boundary, Document::new());
