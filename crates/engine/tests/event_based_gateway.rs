@@ -2,7 +2,6 @@
 
 mod support;
 
-use baton_engine::*;
 use expect_test::expect;
 use serde_json::json;
 use support::*;
