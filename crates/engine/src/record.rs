@@ -68,6 +68,8 @@ pub enum ValueType {
     Message,
     MessageSubscription,
     Timer,
+    Signal,
+    SignalSubscription,
 }
 
 impl ValueType {
@@ -87,6 +89,8 @@ impl ValueType {
             ValueType::Message => "MESSAGE",
             ValueType::MessageSubscription => "MESSAGE_SUBSCRIPTION",
             ValueType::Timer => "TIMER",
+            ValueType::Signal => "SIGNAL",
+            ValueType::SignalSubscription => "SIGNAL_SUBSCRIPTION",
         }
     }
 }
@@ -150,6 +154,9 @@ pub enum Intent {
     Deleted,
     // Timer (also CREATED, CANCELED)
     Trigger,
+    // Signal (signal subscription: CREATED, DELETED)
+    Broadcast,
+    Broadcasted,
 }
 
 impl Intent {
@@ -199,6 +206,8 @@ impl Intent {
             Intent::Correlated => "CORRELATED",
             Intent::Deleted => "DELETED",
             Intent::Trigger => "TRIGGER",
+            Intent::Broadcast => "BROADCAST",
+            Intent::Broadcasted => "BROADCASTED",
         }
     }
 }
@@ -244,6 +253,8 @@ pub enum RecordValue {
     Message(MessageRecord),
     MessageSubscription(MessageSubscriptionRecord),
     Timer(TimerRecord),
+    Signal(SignalRecord),
+    SignalSubscription(SignalSubscriptionRecord),
 }
 
 impl RecordValue {
@@ -263,6 +274,8 @@ impl RecordValue {
             RecordValue::Message(_) => ValueType::Message,
             RecordValue::MessageSubscription(_) => ValueType::MessageSubscription,
             RecordValue::Timer(_) => ValueType::Timer,
+            RecordValue::Signal(_) => ValueType::Signal,
+            RecordValue::SignalSubscription(_) => ValueType::SignalSubscription,
         }
     }
 }
@@ -570,4 +583,24 @@ pub struct TimerRecord {
 
 fn one() -> i32 {
     1
+}
+
+/// A broadcast signal: every open subscription of its name is triggered, on every partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalRecord {
+    pub signal_name: String,
+    pub variables: Document,
+}
+
+/// An element waiting for a signal (a catch event, a boundary event — then
+/// `catch_event_instance_key` is the activity's — or an event-based gateway), or a signal start
+/// event of a deployed process (then `catch_event_instance_key` is -1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalSubscriptionRecord {
+    pub signal_name: String,
+    pub process_definition_key: i64,
+    pub bpmn_process_id: Arc<str>,
+    /// The catching element.
+    pub catch_element_id: Arc<str>,
+    pub catch_event_instance_key: i64,
 }

@@ -73,6 +73,15 @@ pub fn record(record: &Record) -> String {
                 let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
             }
         }
+        RecordValue::Signal(value) => {
+            let _ = write!(line, " {}", value.signal_name);
+            if !value.variables.is_empty() {
+                let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
+            }
+        }
+        RecordValue::SignalSubscription(value) => {
+            let _ = write!(line, " {} {}", value.signal_name, value.catch_element_id);
+        }
         RecordValue::Timer(value) => {
             let _ = write!(line, " {} due={}", value.target_element_id, value.due_date_ms);
         }

@@ -186,6 +186,15 @@ pub struct State {
     /// The reverse of `active_start_keys`, to release the key when the instance ends.
     #[serde(default)]
     pub start_key_of_instance: BTreeMap<i64, (Arc<str>, String)>,
+    /// Open signal subscriptions by key.
+    #[serde(default)]
+    pub signal_subscriptions: BTreeMap<i64, SignalSubscriptionRecord>,
+    /// (signal name, subscription key) of open signal subscriptions.
+    #[serde(default)]
+    pub signal_index: BTreeSet<(String, i64)>,
+    /// (element instance key, subscription key); signal start events under -1.
+    #[serde(default)]
+    pub signals_by_element: BTreeSet<(i64, i64)>,
 }
 
 impl State {
@@ -220,6 +229,9 @@ impl State {
             message_start_correlations: BTreeSet::new(),
             active_start_keys: BTreeMap::new(),
             start_key_of_instance: BTreeMap::new(),
+            signal_subscriptions: BTreeMap::new(),
+            signal_index: BTreeSet::new(),
+            signals_by_element: BTreeSet::new(),
         }
     }
 
@@ -285,6 +297,22 @@ impl State {
             .collect()
     }
 
+    /// Keys of the open signal subscriptions of one element instance (-1: signal start events).
+    pub fn signal_subscriptions_of(&self, element_instance_key: i64) -> Vec<i64> {
+        self.signals_by_element
+            .range((element_instance_key, i64::MIN)..=(element_instance_key, i64::MAX))
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
+    /// Keys of the open subscriptions for signal `name`, in key order.
+    pub fn signal_subscriptions_for(&self, name: &str) -> Vec<i64> {
+        self.signal_index
+            .range((name.to_string(), i64::MIN)..=(name.to_string(), i64::MAX))
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
     /// Keys of the active timers of one element instance.
     pub fn timers_of(&self, element_instance_key: i64) -> Vec<i64> {
         self.timers_by_element
@@ -346,7 +374,24 @@ impl State {
                 }
                 _ => {}
             },
-            RecordValue::Deployment(_) | RecordValue::ProcessInstanceResult(_) | RecordValue::VariableDocument(_) => {}
+            RecordValue::SignalSubscription(value) => match record.intent {
+                Intent::Created => {
+                    self.signal_subscriptions.insert(record.key, value.clone());
+                    self.signal_index.insert((value.signal_name.clone(), record.key));
+                    self.signals_by_element.insert((value.catch_event_instance_key, record.key));
+                }
+                Intent::Deleted => {
+                    if let Some(subscription) = self.signal_subscriptions.remove(&record.key) {
+                        self.signal_index.remove(&(subscription.signal_name, record.key));
+                        self.signals_by_element.remove(&(subscription.catch_event_instance_key, record.key));
+                    }
+                }
+                _ => {}
+            },
+            RecordValue::Deployment(_)
+            | RecordValue::ProcessInstanceResult(_)
+            | RecordValue::VariableDocument(_)
+            | RecordValue::Signal(_) => {}
         }
     }
 

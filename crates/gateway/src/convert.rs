@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use baton_engine::{
     Command, Document, IncidentRecord, Intent, JobRecord, MessageRecord, ProcessInstanceCreationRecord,
-    ProcessMetadata, Record, RecordType, RecordValue, RejectionType, Resource, VariableDocumentRecord,
+    ProcessMetadata, Record, RecordType, RecordValue, RejectionType, Resource, SignalRecord, VariableDocumentRecord,
     VariableUpdateSemantic,
 };
 use baton_runtime::Error as RuntimeError;
@@ -259,6 +259,15 @@ pub fn publish_message_command(request: &proto::PublishMessageRequest) -> Result
         deadline_ms: -1,
     };
     Ok(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
+}
+
+pub fn broadcast_signal_command(request: &proto::BroadcastSignalRequest) -> Result<Command, Status> {
+    if request.signal_name.trim().is_empty() {
+        return Err(Status::invalid_argument("Expected the 'signalName' to be non-empty, but it was empty"));
+    }
+    let variables = parse_variables("variables", &request.variables)?;
+    let value = SignalRecord { signal_name: request.signal_name.clone(), variables };
+    Ok(Command::new(Intent::Broadcast, -1, RecordValue::Signal(value)))
 }
 
 pub fn publish_message_response(record: &Record) -> Result<proto::PublishMessageResponse, Status> {

@@ -439,9 +439,16 @@ impl Gateway for GatewayService {
 
     async fn broadcast_signal(
         &self,
-        _request: Request<proto::BroadcastSignalRequest>,
+        request: Request<proto::BroadcastSignalRequest>,
     ) -> Result<Response<proto::BroadcastSignalResponse>, Status> {
-        Err(not_supported("BroadcastSignal (signal events)"))
+        let request = request.into_inner();
+        convert::check_tenant(&request.tenant_id)?;
+        let command = convert::broadcast_signal_command(&request)?;
+        let record = convert::accepted(self.broker.broadcast_signal(command).await)?;
+        Ok(Response::new(proto::BroadcastSignalResponse {
+            key: record.key,
+            tenant_id: convert::DEFAULT_TENANT.to_string(),
+        }))
     }
 
     async fn evaluate_conditional(

@@ -166,6 +166,8 @@ pub enum EventDefinition {
     /// A timer: `timeDate`, `timeDuration` or `timeCycle` (see [`crate::timer::Schedule`]);
     /// the text may be FEEL, evaluated when the timer opens.
     Timer { kind: crate::timer::TimerKind, text: Text },
+    /// A signal (`signalRef` → `bpmn:signal`), by name; broadcast to every subscription.
+    Signal { name: Text },
 }
 
 /// An ISO-8601 duration as milliseconds. A small parser, on purpose: it accepts
@@ -274,6 +276,10 @@ pub enum ElementKind {
     TerminateEndEvent,
     /// An end event with an error event definition: throws a BPMN error.
     ErrorEndEvent,
+    /// An intermediate throw event that broadcasts a signal.
+    SignalThrowEvent,
+    /// An end event that broadcasts a signal.
+    SignalEndEvent,
     IntermediateThrowEvent,
     /// An intermediate catch event with a message event definition.
     IntermediateCatchEvent,
@@ -309,8 +315,11 @@ impl ElementKind {
             ElementKind::Process => "PROCESS",
             ElementKind::SubProcess => "SUB_PROCESS",
             ElementKind::StartEvent => "START_EVENT",
-            ElementKind::EndEvent | ElementKind::TerminateEndEvent | ElementKind::ErrorEndEvent => "END_EVENT",
-            ElementKind::IntermediateThrowEvent => "INTERMEDIATE_THROW_EVENT",
+            ElementKind::EndEvent
+            | ElementKind::TerminateEndEvent
+            | ElementKind::ErrorEndEvent
+            | ElementKind::SignalEndEvent => "END_EVENT",
+            ElementKind::IntermediateThrowEvent | ElementKind::SignalThrowEvent => "INTERMEDIATE_THROW_EVENT",
             ElementKind::BoundaryEvent => "BOUNDARY_EVENT",
             ElementKind::IntermediateCatchEvent => "INTERMEDIATE_CATCH_EVENT",
             ElementKind::ReceiveTask => "RECEIVE_TASK",
@@ -335,6 +344,7 @@ impl ElementKind {
         match self {
             ElementKind::TerminateEndEvent => "TERMINATE",
             ElementKind::ErrorEndEvent => "ERROR",
+            ElementKind::SignalThrowEvent | ElementKind::SignalEndEvent => "SIGNAL",
             ElementKind::StartEvent | ElementKind::EndEvent | ElementKind::IntermediateThrowEvent => "NONE",
             _ => "UNSPECIFIED",
         }

@@ -225,12 +225,20 @@ fn unsupported(name: &str, detail: &str) -> String {
 fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
     let defs = event_definitions(node);
     let kind = match name {
-        "startEvent" if defs.is_empty() || defs == ["timer"] || defs == ["message"] => ElementKind::StartEvent,
+        "startEvent" if defs.is_empty() || defs == ["timer"] || defs == ["message"] || defs == ["signal"] => {
+            ElementKind::StartEvent
+        }
+        "endEvent" if defs == ["signal"] => ElementKind::SignalEndEvent,
+        "intermediateThrowEvent" if defs == ["signal"] => ElementKind::SignalThrowEvent,
         "endEvent" if defs.is_empty() => ElementKind::EndEvent,
         "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
         "endEvent" if defs == ["error"] => ElementKind::ErrorEndEvent,
-        "boundaryEvent" if defs == ["error"] || defs == ["message"] || defs == ["timer"] => ElementKind::BoundaryEvent,
-        "intermediateCatchEvent" if defs == ["message"] || defs == ["timer"] => ElementKind::IntermediateCatchEvent,
+        "boundaryEvent" if matches!(defs.as_slice(), ["error" | "message" | "timer" | "signal"]) => {
+            ElementKind::BoundaryEvent
+        }
+        "intermediateCatchEvent" if matches!(defs.as_slice(), ["message" | "timer" | "signal"]) => {
+            ElementKind::IntermediateCatchEvent
+        }
         "receiveTask" => ElementKind::ReceiveTask,
         "callActivity" => ElementKind::CallActivity,
         "intermediateThrowEvent" if defs.is_empty() => ElementKind::IntermediateThrowEvent,
@@ -296,8 +304,11 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::Process => "process",
         ElementKind::SubProcess => "subProcess",
         ElementKind::StartEvent => "startEvent",
-        ElementKind::EndEvent | ElementKind::TerminateEndEvent | ElementKind::ErrorEndEvent => "endEvent",
-        ElementKind::IntermediateThrowEvent => "intermediateThrowEvent",
+        ElementKind::EndEvent
+        | ElementKind::TerminateEndEvent
+        | ElementKind::ErrorEndEvent
+        | ElementKind::SignalEndEvent => "endEvent",
+        ElementKind::IntermediateThrowEvent | ElementKind::SignalThrowEvent => "intermediateThrowEvent",
         ElementKind::BoundaryEvent => "boundaryEvent",
         ElementKind::IntermediateCatchEvent => "intermediateCatchEvent",
         ElementKind::ReceiveTask => "receiveTask",
@@ -384,6 +395,8 @@ struct Reader<'a> {
     errors: HashMap<&'a str, Option<&'a str>>,
     /// Root `bpmn:message` elements by id.
     messages: HashMap<&'a str, Node<'a, 'a>>,
+    /// Root `bpmn:signal` elements by id.
+    signals: HashMap<&'a str, Node<'a, 'a>>,
 }
 
 struct ProcessBuilder<'a> {
@@ -420,7 +433,9 @@ impl<'a> Reader<'a> {
             .collect();
         let messages =
             root.children().filter(|n| is_bpmn(*n, "message")).filter_map(|n| Some((attr(n, "id")?, n))).collect();
-        Reader { problems, all_ids, unsupported: HashSet::new(), errors, messages }
+        let signals =
+            root.children().filter(|n| is_bpmn(*n, "signal")).filter_map(|n| Some((attr(n, "id")?, n))).collect();
+        Reader { problems, all_ids, unsupported: HashSet::new(), errors, messages, signals }
     }
 
     fn process(&mut self, node: Node<'a, '_>) -> Option<Process> {
@@ -523,6 +538,8 @@ impl<'a> Reader<'a> {
                 | ElementKind::IntermediateCatchEvent
                 | ElementKind::ReceiveTask
                 | ElementKind::StartEvent
+                | ElementKind::SignalThrowEvent
+                | ElementKind::SignalEndEvent
         ) {
             return;
         }
@@ -560,6 +577,24 @@ impl<'a> Reader<'a> {
                 return;
             }
             element.event = Some(EventDefinition::Timer { kind: *timer_kind, text });
+            return;
+        }
+        if let Some(definition) = bpmn_child(node, "signalEventDefinition") {
+            let Some(reference) = attr(definition, "signalRef") else {
+                self.problems.push(at(&id, "a signal event must reference a signal (signalRef)"));
+                return;
+            };
+            let Some(signal) = self.signals.get(reference).copied() else {
+                self.problems.push(at(&id, format!("the signalRef '{reference}' does not reference a bpmn:signal")));
+                return;
+            };
+            let Some(name) = attr(signal, "name") else {
+                self.problems.push(at(&id, format!("the signal '{reference}' has no name")));
+                return;
+            };
+            if let Some(name) = self.text(&id, name, "the signal name") {
+                element.event = Some(EventDefinition::Signal { name });
+            }
             return;
         }
         let message_ref = match kind {
@@ -1128,7 +1163,10 @@ impl<'a> Reader<'a> {
                 ElementKind::BoundaryEvent if !element.incoming.is_empty() => {
                     self.problems.push(at(&element.id, "a boundary event must not have incoming sequence flows"));
                 }
-                ElementKind::EndEvent | ElementKind::TerminateEndEvent | ElementKind::ErrorEndEvent
+                ElementKind::EndEvent
+                | ElementKind::TerminateEndEvent
+                | ElementKind::ErrorEndEvent
+                | ElementKind::SignalEndEvent
                     if !element.outgoing.is_empty() =>
                 {
                     self.problems.push(at(&element.id, "an end event must not have outgoing sequence flows"));

@@ -330,6 +330,23 @@ impl Broker {
         Ok(answer)
     }
 
+    /// Broadcasts a signal (a `SIGNAL BROADCAST` command) on every partition, since its
+    /// subscriptions live on the partitions of their process instances (signal start events on
+    /// the deployment partition, which answers).
+    pub async fn broadcast_signal(&self, command: Command) -> Result<Record, Error> {
+        let answer = self.execute(DEPLOYMENT_PARTITION, command.clone()).await?;
+        if answer.rejection.is_some() {
+            return Ok(answer);
+        }
+        for partition in (1..=self.partition_count()).filter(|p| *p != DEPLOYMENT_PARTITION) {
+            let record = self.execute(partition, command.clone()).await?;
+            if let Some(rejection) = &record.rejection {
+                tracing::warn!(partition, reason = %rejection.reason, "signal not broadcast on every partition");
+            }
+        }
+        Ok(answer)
+    }
+
     /// As [`Broker::execute`], routed to the partition encoded in `key`. A key that names no
     /// partition (a client's mistake) goes to the first partition, which answers with the
     /// engine's `NOT_FOUND` rejection like for any other unknown key.

@@ -104,6 +104,7 @@ pub(crate) fn trigger_event_gateway(
     };
     behavior::transition(ctx, src, gateway, Intent::ElementCompleting);
     crate::bpmn::messages::close_subscriptions(ctx, src, gateway.key);
+    crate::bpmn::signals::close_subscriptions(ctx, src, gateway.key);
     crate::bpmn::timers::cancel_timers(ctx, src, gateway.key);
     behavior::transition(ctx, src, gateway, Intent::ElementCompleted);
     let key = behavior::take_flow_only(ctx, src, gateway, flow);

@@ -6,6 +6,7 @@ pub(crate) mod variables;
 
 pub(crate) mod events;
 pub(crate) mod messages;
+pub(crate) mod signals;
 pub(crate) mod start_events;
 pub(crate) mod timers;
 
@@ -77,6 +78,7 @@ macro_rules! dispatch {
             ElementKind::InclusiveGateway => inclusive_gateway::InclusiveGateway::$method($($arg),*),
             ElementKind::CallActivity => call_activity::CallActivity::$method($($arg),*),
             ElementKind::EventBasedGateway => event_based_gateway::EventBasedGateway::$method($($arg),*),
+            ElementKind::SignalThrowEvent | ElementKind::SignalEndEvent => signals::SignalThrowEvent::$method($($arg),*),
             ElementKind::MultiInstanceBody => multi_instance::MultiInstanceBody::$method($($arg),*),
         }
     };

@@ -88,6 +88,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
             });
             ctx.event(command, key, Intent::Created, RecordValue::Process(record));
             crate::bpmn::start_events::deployed(ctx, command, key);
+            crate::bpmn::signals::deployed(ctx, command, key);
         }
     }
     let key = ctx.next_key();

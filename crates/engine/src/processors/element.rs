@@ -6,7 +6,7 @@ use baton_model::ElementKind;
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{messages, multi_instance, start_events, timers};
+use crate::bpmn::{messages, multi_instance, signals, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -76,6 +76,7 @@ pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) 
     let inputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_inputs(ctx, src, inst) };
     let result = inputs
         .and_then(|()| messages::open_subscriptions(ctx, src, inst))
+        .and_then(|()| signals::open_subscriptions(ctx, src, inst))
         .and_then(|()| timers::open_timers(ctx, src, inst))
         .and_then(|()| bpmn::on_activate(ctx, src, inst));
     match result {
@@ -110,6 +111,7 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
     match result {
         Ok((flows, inner_next)) => {
             messages::close_subscriptions(ctx, src, inst.key);
+            signals::close_subscriptions(ctx, src, inst.key);
             timers::cancel_timers(ctx, src, inst.key);
             let start_key = ctx.state.start_key_of_instance.get(&inst.key).cloned();
             behavior::transition(ctx, src, inst, Intent::ElementCompleted);
@@ -139,6 +141,7 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
     let index = behavior::transition(ctx, src, &inst, Intent::ElementTerminating);
     bpmn::on_terminate(ctx, src, &inst);
     messages::close_subscriptions(ctx, src, key);
+    signals::close_subscriptions(ctx, src, key);
     timers::cancel_timers(ctx, src, key);
     behavior::resolve_incidents_of(ctx, src, key);
     let children: Vec<(i64, ProcessInstanceRecord)> = ctx

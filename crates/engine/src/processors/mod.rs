@@ -33,6 +33,7 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
         (RecordValue::Message(value), Intent::Publish) => message::publish(ctx, command, value),
         (RecordValue::Message(_), Intent::Expire) => message::expire(ctx, command),
         (RecordValue::Timer(_), Intent::Trigger) => timer::trigger(ctx, command),
+        (RecordValue::Signal(value), Intent::Broadcast) => crate::bpmn::signals::broadcast(ctx, command, value),
         (value, intent) => ctx.reject(
             command,
             RejectionType::InvalidArgument,
