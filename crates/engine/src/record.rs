@@ -68,6 +68,7 @@ pub enum ValueType {
     Message,
     MessageSubscription,
     Timer,
+    Escalation,
 }
 
 impl ValueType {
@@ -87,6 +88,7 @@ impl ValueType {
             ValueType::Message => "MESSAGE",
             ValueType::MessageSubscription => "MESSAGE_SUBSCRIPTION",
             ValueType::Timer => "TIMER",
+            ValueType::Escalation => "ESCALATION",
         }
     }
 }
@@ -150,6 +152,9 @@ pub enum Intent {
     Deleted,
     // Timer (also CREATED, CANCELED)
     Trigger,
+    // Escalation
+    Escalated,
+    NotEscalated,
 }
 
 impl Intent {
@@ -199,6 +204,8 @@ impl Intent {
             Intent::Correlated => "CORRELATED",
             Intent::Deleted => "DELETED",
             Intent::Trigger => "TRIGGER",
+            Intent::Escalated => "ESCALATED",
+            Intent::NotEscalated => "NOT_ESCALATED",
         }
     }
 }
@@ -244,6 +251,7 @@ pub enum RecordValue {
     Message(MessageRecord),
     MessageSubscription(MessageSubscriptionRecord),
     Timer(TimerRecord),
+    Escalation(EscalationRecord),
 }
 
 impl RecordValue {
@@ -263,6 +271,7 @@ impl RecordValue {
             RecordValue::Message(_) => ValueType::Message,
             RecordValue::MessageSubscription(_) => ValueType::MessageSubscription,
             RecordValue::Timer(_) => ValueType::Timer,
+            RecordValue::Escalation(_) => ValueType::Escalation,
         }
     }
 }
@@ -560,4 +569,16 @@ pub struct TimerRecord {
     pub target_element_id: Arc<str>,
     /// Epoch ms at which the timer fires.
     pub due_date_ms: i64,
+}
+
+/// An escalation was thrown: `ESCALATED` when a catch event caught it, `NOT_ESCALATED` when none
+/// did (not an incident: the thrower carries on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub process_instance_key: i64,
+    /// The element that threw the escalation.
+    pub element_id: Arc<str>,
+    pub escalation_code: String,
+    /// The catch event; empty when the escalation was not caught.
+    pub catch_element_id: Arc<str>,
 }

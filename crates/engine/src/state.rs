@@ -320,7 +320,10 @@ impl State {
                 }
                 _ => {}
             },
-            RecordValue::Deployment(_) | RecordValue::ProcessInstanceResult(_) | RecordValue::VariableDocument(_) => {}
+            RecordValue::Deployment(_)
+            | RecordValue::ProcessInstanceResult(_)
+            | RecordValue::VariableDocument(_)
+            | RecordValue::Escalation(_) => {}
         }
     }
 
