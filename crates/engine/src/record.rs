@@ -70,6 +70,7 @@ pub enum ValueType {
     Timer,
     Signal,
     SignalSubscription,
+    Escalation,
 }
 
 impl ValueType {
@@ -91,6 +92,7 @@ impl ValueType {
             ValueType::Timer => "TIMER",
             ValueType::Signal => "SIGNAL",
             ValueType::SignalSubscription => "SIGNAL_SUBSCRIPTION",
+            ValueType::Escalation => "ESCALATION",
         }
     }
 }
@@ -157,6 +159,9 @@ pub enum Intent {
     // Signal (signal subscription: CREATED, DELETED)
     Broadcast,
     Broadcasted,
+    // Escalation
+    Escalated,
+    NotEscalated,
 }
 
 impl Intent {
@@ -208,6 +213,8 @@ impl Intent {
             Intent::Trigger => "TRIGGER",
             Intent::Broadcast => "BROADCAST",
             Intent::Broadcasted => "BROADCASTED",
+            Intent::Escalated => "ESCALATED",
+            Intent::NotEscalated => "NOT_ESCALATED",
         }
     }
 }
@@ -255,6 +262,7 @@ pub enum RecordValue {
     Timer(TimerRecord),
     Signal(SignalRecord),
     SignalSubscription(SignalSubscriptionRecord),
+    Escalation(EscalationRecord),
 }
 
 impl RecordValue {
@@ -276,6 +284,7 @@ impl RecordValue {
             RecordValue::Timer(_) => ValueType::Timer,
             RecordValue::Signal(_) => ValueType::Signal,
             RecordValue::SignalSubscription(_) => ValueType::SignalSubscription,
+            RecordValue::Escalation(_) => ValueType::Escalation,
         }
     }
 }
@@ -603,4 +612,16 @@ pub struct SignalSubscriptionRecord {
     /// The catching element.
     pub catch_element_id: Arc<str>,
     pub catch_event_instance_key: i64,
+}
+
+/// An escalation was thrown: `ESCALATED` when a catch event caught it, `NOT_ESCALATED` when none
+/// did (not an incident: the thrower carries on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub process_instance_key: i64,
+    /// The element that threw the escalation.
+    pub element_id: Arc<str>,
+    pub escalation_code: String,
+    /// The catch event; empty when the escalation was not caught.
+    pub catch_element_id: Arc<str>,
 }

@@ -85,6 +85,12 @@ pub fn record(record: &Record) -> String {
         RecordValue::Timer(value) => {
             let _ = write!(line, " {} due={}", value.target_element_id, value.due_date_ms);
         }
+        RecordValue::Escalation(value) => {
+            let _ = write!(line, " {} code={}", value.element_id, value.escalation_code);
+            if !value.catch_element_id.is_empty() {
+                let _ = write!(line, " caught by {}", value.catch_element_id);
+            }
+        }
         RecordValue::MessageSubscription(value) => {
             let _ = write!(line, " {} {} key={:?}", value.element_id, value.message_name, value.correlation_key);
             if !value.variables.is_empty() {

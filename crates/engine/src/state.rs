@@ -391,7 +391,8 @@ impl State {
             RecordValue::Deployment(_)
             | RecordValue::ProcessInstanceResult(_)
             | RecordValue::VariableDocument(_)
-            | RecordValue::Signal(_) => {}
+            | RecordValue::Signal(_)
+            | RecordValue::Escalation(_) => {}
         }
     }
 

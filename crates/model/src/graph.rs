@@ -84,6 +84,21 @@ impl Process {
     pub fn element_by_id(&self, id: &str) -> Option<&Element> {
         self.by_id.get(id).map(|&idx| self.element(idx))
     }
+
+    /// Where link throw event `throw` continues: the link catch event of the same name in the
+    /// same scope (deployment guarantees there is exactly one).
+    pub fn link_catch(&self, throw: ElementIdx) -> Option<ElementIdx> {
+        let throw = self.element(throw);
+        if throw.kind != ElementKind::LinkThrowEvent {
+            return None;
+        }
+        let name = throw.link_name()?;
+        let scope = self.element(throw.parent?);
+        scope.children.iter().copied().find(|&c| {
+            let child = self.element(c);
+            child.kind == ElementKind::LinkCatchEvent && child.link_name() == Some(name)
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -110,8 +125,8 @@ pub struct Element {
     pub script: Option<Script>,
     /// `zeebe:properties`: kept for tools, not interpreted.
     pub properties: Vec<(String, String)>,
-    /// Catch and throw events with an event definition (error, message): what they wait for or
-    /// throw.
+    /// Catch and throw events with an event definition (error, escalation, link, message, timer):
+    /// what they wait for or throw.
     pub event: Option<EventDefinition>,
     /// Boundary events: the activity they are attached to (a sibling in the same container).
     pub attached_to: Option<ElementIdx>,
@@ -168,6 +183,11 @@ pub enum EventDefinition {
     Timer { kind: crate::timer::TimerKind, text: Text },
     /// A signal (`signalRef` → `bpmn:signal`), by name; broadcast to every subscription.
     Signal { name: Text },
+    /// An escalation. On a catch event, `None` catches every escalation; on a throw event the
+    /// code is required (and may be a FEEL expression).
+    Escalation { code: Option<Text> },
+    /// A link: a throw event continues at the catch event of the same name in its scope.
+    Link { name: String },
 }
 
 /// An ISO-8601 duration as milliseconds. A small parser, on purpose: it accepts
@@ -245,6 +265,22 @@ impl Element {
         }
     }
 
+    /// As [`Element::caught_error_code`], for escalation catch events.
+    pub fn caught_escalation_code(&self) -> Option<Option<&str>> {
+        match &self.event {
+            Some(EventDefinition::Escalation { code: None }) => Some(None),
+            Some(EventDefinition::Escalation { code: Some(Text::Static(code)) }) => Some(Some(code.as_str())),
+            _ => None,
+        }
+    }
+
+    pub fn link_name(&self) -> Option<&str> {
+        match &self.event {
+            Some(EventDefinition::Link { name }) => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn message(&self) -> Option<&MessageDefinition> {
         match &self.event {
             Some(EventDefinition::Message(message)) => Some(message),
@@ -280,10 +316,20 @@ pub enum ElementKind {
     SignalThrowEvent,
     /// An end event that broadcasts a signal.
     SignalEndEvent,
+    /// An end event with an escalation event definition: throws an escalation and ends its path.
+    EscalationEndEvent,
     IntermediateThrowEvent,
-    /// An intermediate catch event with a message event definition.
+    /// An intermediate throw event with an escalation event definition: throws an escalation and
+    /// continues (unless an interrupting boundary event caught it).
+    EscalationThrowEvent,
+    /// An intermediate throw event with a link event definition: continues at its link catch event.
+    LinkThrowEvent,
+    /// An intermediate catch event with a message or timer event definition.
     IntermediateCatchEvent,
-    /// A boundary event (error or message) attached to an activity.
+    /// An intermediate catch event with a link event definition: where its link throw events
+    /// continue; it has no incoming flows.
+    LinkCatchEvent,
+    /// A boundary event (error, escalation, message or timer) attached to an activity.
     BoundaryEvent,
     /// A receive task: waits for a message, like an intermediate message catch event.
     ReceiveTask,
@@ -318,10 +364,14 @@ impl ElementKind {
             ElementKind::EndEvent
             | ElementKind::TerminateEndEvent
             | ElementKind::ErrorEndEvent
-            | ElementKind::SignalEndEvent => "END_EVENT",
-            ElementKind::IntermediateThrowEvent | ElementKind::SignalThrowEvent => "INTERMEDIATE_THROW_EVENT",
+            | ElementKind::SignalEndEvent
+            | ElementKind::EscalationEndEvent => "END_EVENT",
+            ElementKind::IntermediateThrowEvent
+            | ElementKind::SignalThrowEvent
+            | ElementKind::EscalationThrowEvent
+            | ElementKind::LinkThrowEvent => "INTERMEDIATE_THROW_EVENT",
             ElementKind::BoundaryEvent => "BOUNDARY_EVENT",
-            ElementKind::IntermediateCatchEvent => "INTERMEDIATE_CATCH_EVENT",
+            ElementKind::IntermediateCatchEvent | ElementKind::LinkCatchEvent => "INTERMEDIATE_CATCH_EVENT",
             ElementKind::ReceiveTask => "RECEIVE_TASK",
             ElementKind::CallActivity => "CALL_ACTIVITY",
             ElementKind::ServiceTask => "SERVICE_TASK",
@@ -345,6 +395,8 @@ impl ElementKind {
             ElementKind::TerminateEndEvent => "TERMINATE",
             ElementKind::ErrorEndEvent => "ERROR",
             ElementKind::SignalThrowEvent | ElementKind::SignalEndEvent => "SIGNAL",
+            ElementKind::EscalationEndEvent | ElementKind::EscalationThrowEvent => "ESCALATION",
+            ElementKind::LinkThrowEvent | ElementKind::LinkCatchEvent => "LINK",
             ElementKind::StartEvent | ElementKind::EndEvent | ElementKind::IntermediateThrowEvent => "NONE",
             _ => "UNSPECIFIED",
         }

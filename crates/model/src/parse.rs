@@ -233,15 +233,19 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         "endEvent" if defs.is_empty() => ElementKind::EndEvent,
         "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
         "endEvent" if defs == ["error"] => ElementKind::ErrorEndEvent,
-        "boundaryEvent" if matches!(defs.as_slice(), ["error" | "message" | "timer" | "signal"]) => {
+        "endEvent" if defs == ["escalation"] => ElementKind::EscalationEndEvent,
+        "boundaryEvent" if matches!(defs.as_slice(), ["error" | "escalation" | "message" | "timer" | "signal"]) => {
             ElementKind::BoundaryEvent
         }
         "intermediateCatchEvent" if matches!(defs.as_slice(), ["message" | "timer" | "signal"]) => {
             ElementKind::IntermediateCatchEvent
         }
+        "intermediateCatchEvent" if defs == ["link"] => ElementKind::LinkCatchEvent,
         "receiveTask" => ElementKind::ReceiveTask,
         "callActivity" => ElementKind::CallActivity,
         "intermediateThrowEvent" if defs.is_empty() => ElementKind::IntermediateThrowEvent,
+        "intermediateThrowEvent" if defs == ["escalation"] => ElementKind::EscalationThrowEvent,
+        "intermediateThrowEvent" if defs == ["link"] => ElementKind::LinkThrowEvent,
         "startEvent" | "endEvent" | "intermediateThrowEvent" | "intermediateCatchEvent" | "boundaryEvent" => {
             return Err(unsupported(name, &with_event_definitions(&defs)));
         }
@@ -307,10 +311,14 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::EndEvent
         | ElementKind::TerminateEndEvent
         | ElementKind::ErrorEndEvent
-        | ElementKind::SignalEndEvent => "endEvent",
-        ElementKind::IntermediateThrowEvent | ElementKind::SignalThrowEvent => "intermediateThrowEvent",
+        | ElementKind::SignalEndEvent
+        | ElementKind::EscalationEndEvent => "endEvent",
+        ElementKind::IntermediateThrowEvent
+        | ElementKind::SignalThrowEvent
+        | ElementKind::EscalationThrowEvent
+        | ElementKind::LinkThrowEvent => "intermediateThrowEvent",
         ElementKind::BoundaryEvent => "boundaryEvent",
-        ElementKind::IntermediateCatchEvent => "intermediateCatchEvent",
+        ElementKind::IntermediateCatchEvent | ElementKind::LinkCatchEvent => "intermediateCatchEvent",
         ElementKind::ReceiveTask => "receiveTask",
         ElementKind::CallActivity => "callActivity",
         ElementKind::ServiceTask => "serviceTask",
@@ -397,6 +405,8 @@ struct Reader<'a> {
     messages: HashMap<&'a str, Node<'a, 'a>>,
     /// Root `bpmn:signal` elements by id.
     signals: HashMap<&'a str, Node<'a, 'a>>,
+    /// Root `bpmn:escalation` elements: id → `escalationCode`.
+    escalations: HashMap<&'a str, Option<&'a str>>,
 }
 
 struct ProcessBuilder<'a> {
@@ -435,7 +445,12 @@ impl<'a> Reader<'a> {
             root.children().filter(|n| is_bpmn(*n, "message")).filter_map(|n| Some((attr(n, "id")?, n))).collect();
         let signals =
             root.children().filter(|n| is_bpmn(*n, "signal")).filter_map(|n| Some((attr(n, "id")?, n))).collect();
-        Reader { problems, all_ids, unsupported: HashSet::new(), errors, messages, signals }
+        let escalations = root
+            .children()
+            .filter(|n| is_bpmn(*n, "escalation"))
+            .filter_map(|n| Some((attr(n, "id")?, attr(n, "escalationCode"))))
+            .collect();
+        Reader { problems, all_ids, unsupported: HashSet::new(), errors, messages, signals, escalations }
     }
 
     fn process(&mut self, node: Node<'a, '_>) -> Option<Process> {
@@ -534,6 +549,10 @@ impl<'a> Reader<'a> {
         if !matches!(
             kind,
             ElementKind::ErrorEndEvent
+                | ElementKind::EscalationEndEvent
+                | ElementKind::EscalationThrowEvent
+                | ElementKind::LinkThrowEvent
+                | ElementKind::LinkCatchEvent
                 | ElementKind::BoundaryEvent
                 | ElementKind::IntermediateCatchEvent
                 | ElementKind::ReceiveTask
@@ -541,6 +560,13 @@ impl<'a> Reader<'a> {
                 | ElementKind::SignalThrowEvent
                 | ElementKind::SignalEndEvent
         ) {
+            return;
+        }
+        if let Some(definition) = bpmn_child(node, "linkEventDefinition") {
+            match attr(definition, "name") {
+                Some(name) => element.event = Some(EventDefinition::Link { name: name.to_string() }),
+                None => self.problems.push(at(&id, "a link event must have a name (linkEventDefinition name)")),
+            }
             return;
         }
         if kind == ElementKind::BoundaryEvent {
@@ -672,6 +698,46 @@ impl<'a> Reader<'a> {
                 self.problems.push(at(&id, "an error boundary event must be interrupting (cancelActivity=\"true\")"));
             }
             element.event = Some(EventDefinition::Error { code });
+            return;
+        }
+        if let Some(definition) = bpmn_child(node, "escalationEventDefinition") {
+            element.event = self.escalation(&id, kind, definition).map(|code| EventDefinition::Escalation { code });
+        }
+    }
+
+    /// The escalation code of an escalation event: required on a throw event (static or FEEL),
+    /// static on a catch event, where no code catches every escalation.
+    fn escalation(&mut self, id: &str, kind: ElementKind, definition: Node) -> Option<Option<Text>> {
+        let throws = matches!(kind, ElementKind::EscalationEndEvent | ElementKind::EscalationThrowEvent);
+        let code = match attr(definition, "escalationRef") {
+            None => None,
+            Some(reference) => match self.escalations.get(reference) {
+                None => {
+                    self.problems
+                        .push(at(id, format!("the escalationRef '{reference}' does not reference a bpmn:escalation")));
+                    return None;
+                }
+                Some(code) => *code,
+            },
+        };
+        match code {
+            None if throws => {
+                self.problems.push(at(
+                    id,
+                    "an escalation throw event must reference an escalation (escalationRef) with an escalationCode",
+                ));
+                None
+            }
+            None => Some(None),
+            Some(code) if throws => self.text(id, code, "the escalation code").map(Some),
+            Some(code) if code.starts_with('=') => {
+                self.problems.push(at(
+                    id,
+                    format!("the escalation code '{code}' of a catch event must be static, not an expression"),
+                ));
+                None
+            }
+            Some(code) => Some(Some(Text::Static(code.to_string()))),
         }
     }
 
@@ -1163,10 +1229,12 @@ impl<'a> Reader<'a> {
                 ElementKind::BoundaryEvent if !element.incoming.is_empty() => {
                     self.problems.push(at(&element.id, "a boundary event must not have incoming sequence flows"));
                 }
+                ElementKind::LinkCatchEvent | ElementKind::LinkThrowEvent => self.validate_link(b, element),
                 ElementKind::EndEvent
                 | ElementKind::TerminateEndEvent
                 | ElementKind::ErrorEndEvent
                 | ElementKind::SignalEndEvent
+                | ElementKind::EscalationEndEvent
                     if !element.outgoing.is_empty() =>
                 {
                     self.problems.push(at(&element.id, "an end event must not have outgoing sequence flows"));
@@ -1233,6 +1301,51 @@ impl<'a> Reader<'a> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A link throw event continues at the one link catch event of its name in its scope; the
+    /// link catch event is entered only that way.
+    fn validate_link(&mut self, b: &ProcessBuilder<'a>, element: &Element) {
+        let Some(name) = element.link_name() else {
+            // Already reported: the link has no name.
+            return;
+        };
+        let siblings = element.parent.and_then(|p| b.elements.get(p as usize)).map_or(&[][..], |s| &s.children[..]);
+        let catches: Vec<&Element> = siblings
+            .iter()
+            .filter_map(|&c| b.elements.get(c as usize))
+            .filter(|c| c.kind == ElementKind::LinkCatchEvent && c.link_name() == Some(name))
+            .collect();
+        if element.kind == ElementKind::LinkCatchEvent {
+            if !element.incoming.is_empty() {
+                self.problems.push(at(&element.id, "a link catch event must not have incoming sequence flows"));
+            }
+            if let Some(first) = catches.first()
+                && first.idx != element.idx
+            {
+                self.problems.push(at(
+                    &element.id,
+                    format!(
+                        "the link name '{name}' is already used by the link catch event '{}' in the same scope; \
+                         link catch event names must be unique per scope",
+                        first.id
+                    ),
+                ));
+            }
+            return;
+        }
+        if catches.is_empty() {
+            self.problems.push(at(
+                &element.id,
+                format!("there is no link catch event named '{name}' in the same scope as this link throw event"),
+            ));
+        }
+        if !element.outgoing.is_empty() {
+            self.problems.push(at(
+                &element.id,
+                "a link throw event must not have outgoing sequence flows; it continues at its link catch event",
+            ));
         }
     }
 }

@@ -463,7 +463,7 @@ fn many_problems_in_one_model() {
            <bpmn:subProcess id="event_sub" triggeredByEvent="true"><bpmn:startEvent id="msg_start"><bpmn:messageEventDefinition /></bpmn:startEvent></bpmn:subProcess>
            <bpmn:intermediateCatchEvent id="catch"><bpmn:messageEventDefinition messageRef="m" /></bpmn:intermediateCatchEvent>
            <bpmn:endEvent id="error_end"><bpmn:errorEventDefinition /></bpmn:endEvent>
-           <bpmn:intermediateThrowEvent id="escalate"><bpmn:escalationEventDefinition /></bpmn:intermediateThrowEvent>
+           <bpmn:complexGateway id="complex" />
            <bpmn:eventBasedGateway id="ebg" />
            <bpmn:receiveTask id="receive" />"#,
     ));
@@ -493,7 +493,7 @@ fn many_problems_in_one_model() {
         ("event_sub", &["'subProcess'", "event subprocess", "not supported"]),
         ("catch", &["messageRef 'm'", "bpmn:message"]),
         ("error_end", &["error end event must reference an error"]),
-        ("escalate", &["'intermediateThrowEvent' with an escalation event definition is not supported"]),
+        ("complex", &["'complexGateway' is not supported"]),
         ("ebg", &["event-based gateway must have at least two outgoing"]),
         ("receive", &["must reference a message (messageRef)"]),
     ];
@@ -813,4 +813,146 @@ fn message_and_timer_catch_events_carry_their_definitions() {
     assert_problem(&problems, "no_ref", &["must reference a message"]);
     assert_problem(&problems, "bad_duration", &["invalid timer (timeDuration)", "'soon'"]);
     assert_eq!(problems.len(), 2, "{problems:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Escalation and link events
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn escalation_events_carry_their_codes() {
+    let xml = with_root(
+        model(
+            r#"<bpmn:startEvent id="s" />
+           <bpmn:subProcess id="sub">
+             <bpmn:startEvent id="sub_s" />
+             <bpmn:intermediateThrowEvent id="raise"><bpmn:escalationEventDefinition escalationRef="late" /></bpmn:intermediateThrowEvent>
+             <bpmn:endEvent id="raise_end"><bpmn:escalationEventDefinition escalationRef="dynamic" /></bpmn:endEvent>
+             <bpmn:sequenceFlow id="sf1" sourceRef="sub_s" targetRef="raise" />
+             <bpmn:sequenceFlow id="sf2" sourceRef="raise" targetRef="raise_end" />
+           </bpmn:subProcess>
+           <bpmn:boundaryEvent id="any" attachedToRef="sub"><bpmn:escalationEventDefinition /></bpmn:boundaryEvent>
+           <bpmn:boundaryEvent id="on_late" attachedToRef="sub" cancelActivity="false"><bpmn:escalationEventDefinition escalationRef="late" /></bpmn:boundaryEvent>
+           <bpmn:boundaryEvent id="codeless" attachedToRef="sub"><bpmn:escalationEventDefinition escalationRef="no_code" /></bpmn:boundaryEvent>
+           <bpmn:endEvent id="e" />
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sub" />
+           <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="e" />
+           <bpmn:sequenceFlow id="f3" sourceRef="any" targetRef="e" />
+           <bpmn:sequenceFlow id="f4" sourceRef="on_late" targetRef="e" />
+           <bpmn:sequenceFlow id="f5" sourceRef="codeless" targetRef="e" />"#,
+        ),
+        r#"<bpmn:escalation id="late" name="Late" escalationCode="LATE" />
+           <bpmn:escalation id="dynamic" escalationCode="=&quot;LEVEL_&quot; + string(level)" />
+           <bpmn:escalation id="no_code" />"#,
+    );
+    let p = single(&xml);
+    let raise = el(&p, "raise");
+    assert_eq!(raise.kind, ElementKind::EscalationThrowEvent);
+    assert_eq!(raise.kind.bpmn_element_type(), "INTERMEDIATE_THROW_EVENT");
+    assert_eq!(raise.kind.bpmn_event_type(), "ESCALATION");
+    assert_eq!(raise.event, Some(EventDefinition::Escalation { code: Some(st("LATE")) }));
+    let raise_end = el(&p, "raise_end");
+    assert_eq!(raise_end.kind, ElementKind::EscalationEndEvent);
+    assert_eq!(raise_end.kind.bpmn_element_type(), "END_EVENT");
+    assert_eq!(raise_end.event, Some(EventDefinition::Escalation { code: Some(expr(r#""LEVEL_" + string(level)"#)) }));
+    assert_eq!(el(&p, "sub").boundary_events, [p.by_id["any"], p.by_id["on_late"], p.by_id["codeless"]]);
+    assert_eq!(el(&p, "any").kind, ElementKind::BoundaryEvent);
+    assert_eq!(el(&p, "any").caught_escalation_code(), Some(None));
+    assert!(el(&p, "any").interrupting);
+    assert_eq!(el(&p, "on_late").caught_escalation_code(), Some(Some("LATE")));
+    assert!(!el(&p, "on_late").interrupting);
+    assert_eq!(el(&p, "codeless").caught_escalation_code(), Some(None), "an escalation without a code catches all");
+    assert_eq!(el(&p, "on_late").caught_error_code(), None, "an escalation catch event catches no errors");
+}
+
+#[test]
+fn escalation_problems_are_reported() {
+    let xml = with_root(
+        model(
+            r#"<bpmn:startEvent id="s" />
+           <bpmn:task id="t" />
+           <bpmn:intermediateThrowEvent id="no_ref"><bpmn:escalationEventDefinition /></bpmn:intermediateThrowEvent>
+           <bpmn:endEvent id="ghost_ref"><bpmn:escalationEventDefinition escalationRef="ghost" /></bpmn:endEvent>
+           <bpmn:endEvent id="codeless"><bpmn:escalationEventDefinition escalationRef="no_code" /></bpmn:endEvent>
+           <bpmn:intermediateThrowEvent id="bad_feel"><bpmn:escalationEventDefinition escalationRef="bad" /></bpmn:intermediateThrowEvent>
+           <bpmn:boundaryEvent id="feel_catch" attachedToRef="t"><bpmn:escalationEventDefinition escalationRef="feel" /></bpmn:boundaryEvent>
+           <bpmn:endEvent id="flows_on"><bpmn:escalationEventDefinition escalationRef="feel" /></bpmn:endEvent>
+           <bpmn:endEvent id="e" />
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+           <bpmn:sequenceFlow id="f2" sourceRef="flows_on" targetRef="e" />"#,
+        ),
+        r#"<bpmn:escalation id="no_code" />
+           <bpmn:escalation id="bad" escalationCode="=1 +" />
+           <bpmn:escalation id="feel" escalationCode="=code" />"#,
+    );
+    let problems = problems(&xml);
+    assert_problem(&problems, "no_ref", &["must reference an escalation (escalationRef)"]);
+    assert_problem(&problems, "ghost_ref", &["'ghost'", "bpmn:escalation"]);
+    assert_problem(&problems, "codeless", &["must reference an escalation (escalationRef) with an escalationCode"]);
+    assert_problem(&problems, "bad_feel", &["escalation code", &Expression::parse("1 +").unwrap_err().to_string()]);
+    assert_problem(&problems, "feel_catch", &["'=code'", "must be static"]);
+    assert_problem(&problems, "flows_on", &["end event must not have outgoing"]);
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+}
+
+#[test]
+fn link_events_pair_up_within_their_scope() {
+    let p = single(&model(
+        r#"<bpmn:startEvent id="s" />
+           <bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateThrowEvent>
+           <bpmn:intermediateCatchEvent id="here"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateCatchEvent>
+           <bpmn:subProcess id="sub">
+             <bpmn:startEvent id="sub_s" />
+             <bpmn:intermediateThrowEvent id="sub_go"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateThrowEvent>
+             <bpmn:intermediateCatchEvent id="sub_here"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateCatchEvent>
+             <bpmn:endEvent id="sub_e" />
+             <bpmn:sequenceFlow id="sf1" sourceRef="sub_s" targetRef="sub_go" />
+             <bpmn:sequenceFlow id="sf2" sourceRef="sub_here" targetRef="sub_e" />
+           </bpmn:subProcess>
+           <bpmn:endEvent id="e" />
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="go" />
+           <bpmn:sequenceFlow id="f2" sourceRef="here" targetRef="sub" />
+           <bpmn:sequenceFlow id="f3" sourceRef="sub" targetRef="e" />"#,
+    ));
+    let go = el(&p, "go");
+    assert_eq!(go.kind, ElementKind::LinkThrowEvent);
+    assert_eq!((go.kind.bpmn_element_type(), go.kind.bpmn_event_type()), ("INTERMEDIATE_THROW_EVENT", "LINK"));
+    assert_eq!(go.event, Some(EventDefinition::Link { name: "A".to_string() }));
+    let here = el(&p, "here");
+    assert_eq!(here.kind, ElementKind::LinkCatchEvent);
+    assert_eq!((here.kind.bpmn_element_type(), here.kind.bpmn_event_type()), ("INTERMEDIATE_CATCH_EVENT", "LINK"));
+    assert_eq!(p.link_catch(go.idx), Some(here.idx));
+    assert_eq!(p.link_catch(el(&p, "sub_go").idx), Some(p.by_id["sub_here"]), "the same name in another scope");
+    assert_eq!(p.link_catch(here.idx), None);
+}
+
+#[test]
+fn link_problems_are_reported() {
+    let problems = problems(&model(
+        r#"<bpmn:startEvent id="s" />
+           <bpmn:intermediateThrowEvent id="nowhere"><bpmn:linkEventDefinition name="missing" /></bpmn:intermediateThrowEvent>
+           <bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateThrowEvent>
+           <bpmn:intermediateCatchEvent id="first"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateCatchEvent>
+           <bpmn:intermediateCatchEvent id="second"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateCatchEvent>
+           <bpmn:intermediateThrowEvent id="nameless"><bpmn:linkEventDefinition /></bpmn:intermediateThrowEvent>
+           <bpmn:intermediateThrowEvent id="with_flow"><bpmn:linkEventDefinition name="B" /></bpmn:intermediateThrowEvent>
+           <bpmn:intermediateCatchEvent id="entered"><bpmn:linkEventDefinition name="B" /></bpmn:intermediateCatchEvent>
+           <bpmn:subProcess id="sub">
+             <bpmn:startEvent id="sub_s" />
+             <bpmn:intermediateThrowEvent id="outside"><bpmn:linkEventDefinition name="A" /></bpmn:intermediateThrowEvent>
+             <bpmn:sequenceFlow id="sf1" sourceRef="sub_s" targetRef="outside" />
+           </bpmn:subProcess>
+           <bpmn:endEvent id="e" />
+           <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="nowhere" />
+           <bpmn:sequenceFlow id="f2" sourceRef="with_flow" targetRef="entered" />
+           <bpmn:sequenceFlow id="f3" sourceRef="first" targetRef="e" />
+           <bpmn:sequenceFlow id="f4" sourceRef="second" targetRef="e" />"#,
+    ));
+    assert_problem(&problems, "nowhere", &["no link catch event named 'missing'"]);
+    assert_problem(&problems, "second", &["'A'", "'first'", "unique per scope"]);
+    assert_problem(&problems, "nameless", &["must have a name"]);
+    assert_problem(&problems, "with_flow", &["must not have outgoing sequence flows"]);
+    assert_problem(&problems, "entered", &["link catch event must not have incoming sequence flows"]);
+    assert_problem(&problems, "outside", &["no link catch event named 'A'", "same scope"]);
+    assert_eq!(problems.len(), 6, "{problems:#?}");
 }

@@ -274,6 +274,7 @@ impl Model {
             RecordValue::Incident(value) => from_value(value.process_instance_key).or_else(|| owner(record.key)),
             RecordValue::Variable(value) => from_value(value.process_instance_key),
             RecordValue::VariableDocument(value) => owner(value.scope_key),
+            RecordValue::Escalation(value) => from_value(value.process_instance_key),
             // Deployments and definitions belong to no instance; value types added to the engine
             // later stay out of histories until they are mapped here.
             _ => None,
@@ -455,6 +456,7 @@ impl Model {
             RecordValue::ProcessInstanceCreation(value) => {
                 entry.variable_names = Some(value.variables.keys().cloned().collect());
             }
+            RecordValue::Escalation(value) => entry.element_id = text(&value.element_id),
             _ => {}
         }
         entry

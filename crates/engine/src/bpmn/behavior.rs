@@ -275,8 +275,10 @@ fn can_reach(graph: &Process, from: ElementIdx, to: ElementIdx) -> bool {
     let mut seen = vec![false; graph.elements.len()];
     let mut stack = vec![from];
     while let Some(idx) = stack.pop() {
-        for &flow in &graph.element(idx).outgoing {
-            let target = graph.flow(flow).target;
+        let element = graph.element(idx);
+        // A link throw event leads on to its catch event as if by a sequence flow.
+        let linked = graph.link_catch(idx);
+        for target in element.outgoing.iter().map(|&flow| graph.flow(flow).target).chain(linked) {
             if target == to {
                 return true;
             }

@@ -1,12 +1,12 @@
-//! Triggering catch events: finding the catch event of a thrown BPMN error, and activating a
-//! triggered boundary event — after its activity is terminated (interrupting) or alongside it
-//! (non-interrupting).
+//! Triggering catch events: finding the catch event of a thrown BPMN error or escalation, and
+//! activating a triggered boundary event — after its activity is terminated (interrupting) or
+//! alongside it (non-interrupting).
 //!
 //! The trigger is recorded on the activity by `PROCESS_EVENT TRIGGERING` (so the variables it
 //! brings survive until the boundary event activates), and `PROCESS_EVENT TRIGGERED` is written
 //! with the boundary event's `ACTIVATE_ELEMENT`, as in Zeebe.
 
-use baton_model::ElementIdx;
+use baton_model::{Element, ElementIdx};
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
@@ -14,20 +14,42 @@ use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::{EventTrigger, LifecycleState, State};
 
-/// Where a thrown error is caught: a boundary event of an activity instance.
+/// Where a thrown error or escalation is caught: a boundary event of an activity instance.
 #[derive(Debug, Clone)]
 pub(crate) struct Catch {
     pub attached: Instance,
     pub boundary: ElementIdx,
+    /// False when the activity is already being interrupted (or is no longer active): the catch
+    /// is where the throw ends, but it cannot be triggered.
+    pub triggerable: bool,
 }
 
 /// Walks from `from_key` outwards through its flow scopes; at each activated activity instance,
 /// an error boundary event with exactly `code` wins over a catch-all one.
 pub(crate) fn find_error_catch(state: &State, from_key: i64, code: &str) -> Option<Catch> {
+    find_catch(state, from_key, code, Element::caught_error_code, true)
+}
+
+/// As [`find_error_catch`], for an escalation, except that the nearest matching boundary event
+/// ends the search even when its activity is already being interrupted (Zeebe's rule: the
+/// escalation is then not escalated, rather than passed further out).
+pub(crate) fn find_escalation_catch(state: &State, from_key: i64, code: &str) -> Option<Catch> {
+    find_catch(state, from_key, code, Element::caught_escalation_code, false)
+}
+
+/// `caught` tells what a boundary event catches: `Some(None)` everything of its kind.
+fn find_catch(
+    state: &State,
+    from_key: i64,
+    code: &str,
+    caught: impl Fn(&Element) -> Option<Option<&str>>,
+    only_triggerable: bool,
+) -> Option<Catch> {
     let mut key = from_key;
     loop {
         let instance = state.element_instances.get(&key)?;
-        if instance.state == LifecycleState::Activated && instance.event_trigger.is_none() {
+        let triggerable = instance.state == LifecycleState::Activated && instance.event_trigger.is_none();
+        if triggerable || !only_triggerable {
             let attached = Instance::load(state, key)?;
             if attached.is_multi_instance_inner() {
                 // Its boundary events are the body's, the next scope out.
@@ -36,13 +58,13 @@ pub(crate) fn find_error_catch(state: &State, from_key: i64, code: &str) -> Opti
             }
             let boundaries = &attached.element().boundary_events;
             let caught = |wanted: Option<&str>| {
-                boundaries.iter().copied().find(|&b| attached.graph.element(b).caught_error_code() == Some(wanted))
+                boundaries.iter().copied().find(|&b| caught(attached.graph.element(b)) == Some(wanted))
             };
             if let Some(boundary) = caught(Some(code)).or_else(|| caught(None)) {
-                return Some(Catch { attached, boundary });
+                return Some(Catch { attached, boundary, triggerable });
             }
         }
-        // From a called process instance, errors go on to its call activity.
+        // From a called process instance, the search goes on at its call activity.
         key = instance.value.owner_key();
         if key < 0 {
             return None;

@@ -15,12 +15,14 @@ pub(crate) mod call_activity;
 mod container;
 mod end_event;
 mod error_end_event;
+mod escalation_event;
 pub(crate) mod event_based_gateway;
 mod exclusive_gateway;
 mod inclusive_gateway;
 mod intermediate_catch_event;
 mod intermediate_throw_event;
 mod job_task;
+mod link_event;
 pub(crate) mod multi_instance;
 mod parallel_gateway;
 mod receive_task;
@@ -59,6 +61,11 @@ macro_rules! dispatch {
             ElementKind::StartEvent => start_event::StartEvent::$method($($arg),*),
             ElementKind::EndEvent | ElementKind::TerminateEndEvent => end_event::EndEvent::$method($($arg),*),
             ElementKind::ErrorEndEvent => error_end_event::ErrorEndEvent::$method($($arg),*),
+            ElementKind::EscalationEndEvent | ElementKind::EscalationThrowEvent => {
+                escalation_event::EscalationEvent::$method($($arg),*)
+            }
+            ElementKind::LinkThrowEvent => link_event::LinkThrowEvent::$method($($arg),*),
+            ElementKind::LinkCatchEvent => link_event::LinkCatchEvent::$method($($arg),*),
             ElementKind::BoundaryEvent => boundary_event::BoundaryEvent::$method($($arg),*),
             ElementKind::IntermediateCatchEvent => {
                 intermediate_catch_event::IntermediateCatchEvent::$method($($arg),*)
