@@ -617,6 +617,26 @@ impl State {
         }
     }
 
+    fn is_event_subprocess_start(&self, value: &ProcessEventRecord) -> bool {
+        let Some(process) = self.processes.get(&value.process_definition_key) else {
+            return false;
+        };
+        process.graph.by_id.get(&value.target_element_id).is_some_and(|&idx| {
+            let element = process.graph.element(idx);
+            element.kind == ElementKind::StartEvent
+                && element.parent.is_some_and(|p| process.graph.element(p).kind == ElementKind::EventSubProcess)
+        })
+    }
+
+    fn is_interrupting_event_subprocess_start(&self, value: &ProcessEventRecord) -> bool {
+        self.is_event_subprocess_start(value)
+            && self
+                .processes
+                .get(&value.process_definition_key)
+                .and_then(|p| p.graph.element_by_id(&value.target_element_id))
+                .is_some_and(|e| e.interrupting)
+    }
+
     fn apply_process_event(&mut self, record: &Record, value: &ProcessEventRecord) {
         match record.intent {
             Intent::Triggering => {
@@ -625,8 +645,18 @@ impl State {
                     element_id: value.target_element_id.clone(),
                     variables: value.variables.clone(),
                 };
+                let interrupting_event_subprocess = self.is_interrupting_event_subprocess_start(value);
                 match self.element_instances.get_mut(&value.scope_key) {
-                    Some(element) => element.event_trigger = Some(trigger),
+                    Some(element) => {
+                        element.event_trigger = Some(trigger);
+                        if interrupting_event_subprocess {
+                            // Tokens still travelling or waiting at joins die with the scope's
+                            // other elements.
+                            element.interrupted = true;
+                            element.active_flows = 0;
+                            element.join_tokens.clear();
+                        }
+                    }
                     // A start event of an instance about to be created.
                     None => {
                         self.start_triggers.insert(value.scope_key, trigger);
@@ -635,6 +665,13 @@ impl State {
             }
             Intent::Triggered => {
                 if self.start_triggers.remove(&value.scope_key).is_some() {
+                    return;
+                }
+                if self.is_event_subprocess_start(value) {
+                    // The event subprocess activates inside the scope, without a sequence flow.
+                    if let Some(element) = self.element_instances.get_mut(&value.scope_key) {
+                        element.event_trigger = None;
+                    }
                     return;
                 }
                 // An interrupted instance is gone already (its termination left the token); a

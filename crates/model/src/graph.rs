@@ -130,7 +130,8 @@ pub struct Element {
     pub event: Option<EventDefinition>,
     /// Boundary events: the activity they are attached to (a sibling in the same container).
     pub attached_to: Option<ElementIdx>,
-    /// Boundary events: `cancelActivity` (error boundaries are always interrupting).
+    /// Boundary events: `cancelActivity` (error boundaries are always interrupting); start events
+    /// of event subprocesses: `isInterrupting`.
     pub interrupting: bool,
     /// Activities: their boundary events, in document order.
     pub boundary_events: Vec<ElementIdx>,
@@ -349,6 +350,9 @@ pub enum ElementKind {
     InclusiveGateway,
     /// Waits for the first of the catch events its flows lead to; that one's path is taken.
     EventBasedGateway,
+    /// A subprocess started by the event of its start event (message, timer, signal, error,
+    /// escalation) while its enclosing scope is active; not connected by sequence flows.
+    EventSubProcess,
     /// Never an element of a graph: the record type of the instance that wraps the inner
     /// instances of a multi-instance activity (same element id as the activity).
     MultiInstanceBody,
@@ -385,6 +389,7 @@ impl ElementKind {
             ElementKind::ParallelGateway => "PARALLEL_GATEWAY",
             ElementKind::InclusiveGateway => "INCLUSIVE_GATEWAY",
             ElementKind::EventBasedGateway => "EVENT_BASED_GATEWAY",
+            ElementKind::EventSubProcess => "EVENT_SUB_PROCESS",
             ElementKind::MultiInstanceBody => "MULTI_INSTANCE_BODY",
         }
     }

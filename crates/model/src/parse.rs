@@ -225,7 +225,7 @@ fn unsupported(name: &str, detail: &str) -> String {
 fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
     let defs = event_definitions(node);
     let kind = match name {
-        "startEvent" if defs.is_empty() || defs == ["timer"] || defs == ["message"] || defs == ["signal"] => {
+        "startEvent" if matches!(defs.as_slice(), [] | ["timer" | "message" | "signal" | "error" | "escalation"]) => {
             ElementKind::StartEvent
         }
         "endEvent" if defs == ["signal"] => ElementKind::SignalEndEvent,
@@ -250,7 +250,7 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
             return Err(unsupported(name, &with_event_definitions(&defs)));
         }
         "subProcess" if node.attribute("triggeredByEvent").map(str::trim) == Some("true") => {
-            return Err(unsupported(name, " with triggeredByEvent=\"true\" (an event subprocess)"));
+            ElementKind::EventSubProcess
         }
         "subProcess" => ElementKind::SubProcess,
         "serviceTask" => ElementKind::ServiceTask,
@@ -332,6 +332,7 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::ParallelGateway => "parallelGateway",
         ElementKind::InclusiveGateway => "inclusiveGateway",
         ElementKind::EventBasedGateway => "eventBasedGateway",
+        ElementKind::EventSubProcess => "subProcess",
         ElementKind::MultiInstanceBody => "multiInstanceLoopCharacteristics",
     }
 }
@@ -537,7 +538,7 @@ impl<'a> Reader<'a> {
         if let Some(parent) = b.elements.get_mut(scope as usize) {
             parent.children.push(idx);
         }
-        if kind == ElementKind::SubProcess {
+        if matches!(kind, ElementKind::SubProcess | ElementKind::EventSubProcess) {
             self.container(b, node, idx);
         }
     }
@@ -571,6 +572,9 @@ impl<'a> Reader<'a> {
         }
         if kind == ElementKind::BoundaryEvent {
             element.interrupting = node.attribute("cancelActivity").map(str::trim) != Some("false");
+        }
+        if kind == ElementKind::StartEvent {
+            element.interrupting = node.attribute("isInterrupting").map(str::trim) != Some("false");
         }
         if let Some(timer) = bpmn_child(node, "timerEventDefinition") {
             let forms: Vec<(TimerKind, &str, String)> =
@@ -1214,13 +1218,57 @@ impl<'a> Reader<'a> {
                             ),
                         ));
                     }
-                    if !is_process {
-                        for start in starts.iter().filter(|e| !e.is_none_start() && e.event.is_some()) {
-                            self.problems.push(at(
-                                &start.id,
-                                "a start event with an event definition is only allowed at the process level",
-                            ));
+                    for start in starts.iter().filter(|e| !e.is_none_start() && e.event.is_some()) {
+                        let only_in_event_subprocess = matches!(
+                            start.event,
+                            Some(EventDefinition::Error { .. } | EventDefinition::Escalation { .. })
+                        );
+                        if !is_process || only_in_event_subprocess {
+                            let message = if only_in_event_subprocess {
+                                "an error or escalation start event is only allowed in an event subprocess"
+                            } else {
+                                "a start event with an event definition is only allowed at the process level or \
+                                 in an event subprocess"
+                            };
+                            self.problems.push(at(&start.id, message));
                         }
+                    }
+                }
+                ElementKind::EventSubProcess => {
+                    let starts: Vec<&Element> = element
+                        .children
+                        .iter()
+                        .filter_map(|&c| b.elements.get(c as usize))
+                        .filter(|e| e.kind == ElementKind::StartEvent)
+                        .collect();
+                    match starts.as_slice() {
+                        [start] if start.event.is_some() => {
+                            let always_interrupting = matches!(start.event, Some(EventDefinition::Error { .. }));
+                            if always_interrupting && !start.interrupting {
+                                self.problems.push(at(
+                                    &start.id,
+                                    "an error start event must be interrupting (isInterrupting=\"true\")",
+                                ));
+                            }
+                        }
+                        // A start event whose definition had a problem was reported already.
+                        [start] if !start.is_none_start() || event_definitions_reported(&self.problems, &start.id) => {}
+                        _ => self.problems.push(at(
+                            &element.id,
+                            format!(
+                                "an event subprocess must have exactly one start event, with a message, timer, \
+                                 signal, error or escalation event definition, but it has {} start event(s) of \
+                                 which {} without an event definition",
+                                starts.len(),
+                                starts.iter().filter(|s| s.is_none_start()).count()
+                            ),
+                        )),
+                    }
+                    if !element.incoming.is_empty() || !element.outgoing.is_empty() {
+                        self.problems.push(at(
+                            &element.id,
+                            "an event subprocess must not have incoming or outgoing sequence flows",
+                        ));
                     }
                 }
                 ElementKind::StartEvent if !element.incoming.is_empty() => {
@@ -1348,6 +1396,11 @@ impl<'a> Reader<'a> {
             ));
         }
     }
+}
+
+/// Whether a problem was reported for element `id` already.
+fn event_definitions_reported(problems: &[Problem], id: &str) -> bool {
+    problems.iter().any(|p| p.element_id.as_deref() == Some(id))
 }
 
 fn set_none_starts(elements: &mut [Element]) {

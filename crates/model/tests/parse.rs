@@ -490,7 +490,7 @@ fn many_problems_in_one_model() {
         ("bad_type", &["retries", "many"]),
         ("bad_mapping", &["input mapping to 'a'", &Expression::parse("[1,").unwrap_err().to_string()]),
         ("bad_mapping", &["zeebe:output", "no target"]),
-        ("event_sub", &["'subProcess'", "event subprocess", "not supported"]),
+        ("msg_start", &["must reference a message"]),
         ("catch", &["messageRef 'm'", "bpmn:message"]),
         ("error_end", &["error end event must reference an error"]),
         ("complex", &["'complexGateway' is not supported"]),

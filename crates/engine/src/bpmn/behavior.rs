@@ -296,8 +296,16 @@ pub(crate) fn after_child_finished(ctx: &mut Ctx, src: &Record, scope_key: i64) 
     let Some(scope) = ctx.state.element_instances.get(&scope_key) else {
         return;
     };
+    let event_subprocess_waits = scope.event_trigger.is_some() && scope.children.is_empty();
     match scope.state {
         LifecycleState::Terminating if scope.children.is_empty() => finish_termination(ctx, src, scope_key),
+        LifecycleState::Activated if event_subprocess_waits => {
+            // An interrupting event subprocess: the scope's other elements are gone now.
+            let trigger = scope.event_trigger.clone();
+            if let (Some(inst), Some(trigger)) = (Instance::load(ctx.state, scope_key), trigger) {
+                crate::bpmn::events::activate_event_subprocess(ctx, src, &inst, &trigger);
+            }
+        }
         LifecycleState::Activated if scope.children.is_empty() && (scope.interrupted || scope.active_flows == 0) => {
             let value = scope.value.clone();
             let already = ctx.queue.iter().any(|r| r.intent == Intent::CompleteElement && r.key == scope_key);

@@ -6,7 +6,7 @@
 //! brings survive until the boundary event activates), and `PROCESS_EVENT TRIGGERED` is written
 //! with the boundary event's `ACTIVATE_ELEMENT`, as in Zeebe.
 
-use baton_model::{Element, ElementIdx};
+use baton_model::{Element, ElementIdx, ElementKind, Process};
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
@@ -51,6 +51,14 @@ fn find_catch(
         let triggerable = instance.state == LifecycleState::Activated && instance.event_trigger.is_none();
         if triggerable || !only_triggerable {
             let attached = Instance::load(state, key)?;
+            // Inside a scope, its event subprocesses catch first.
+            let starts = event_subprocess_starts(&attached);
+            let started = |wanted: Option<&str>| {
+                starts.iter().copied().find(|&s| caught(attached.graph.element(s)) == Some(wanted))
+            };
+            if let Some(start) = started(Some(code)).or_else(|| started(None)) {
+                return Some(Catch { attached, boundary: start, triggerable });
+            }
             if attached.is_multi_instance_inner() {
                 // Its boundary events are the body's, the next scope out.
                 key = instance.value.flow_scope_key;
@@ -83,9 +91,34 @@ fn process_event(attached: &Instance, element_id: std::sync::Arc<str>, variables
     }
 }
 
-/// Triggers boundary event `boundary` of `attached`: interrupting ones terminate the activity
-/// first and activate when its termination is done ([`activate_pending`]); non-interrupting ones
-/// activate now, next to the activity.
+/// The start events of the event subprocesses of a scope (process, subprocess, event
+/// subprocess; a multi-instance body is no scope of its own).
+pub(crate) fn event_subprocess_starts(inst: &Instance) -> Vec<ElementIdx> {
+    if !matches!(inst.kind(), ElementKind::Process | ElementKind::SubProcess | ElementKind::EventSubProcess) {
+        return Vec::new();
+    }
+    let graph = &inst.graph;
+    inst.element()
+        .children
+        .iter()
+        .filter(|&&c| graph.element(c).kind == ElementKind::EventSubProcess)
+        .filter_map(|&esp| {
+            graph.element(esp).children.iter().copied().find(|&s| graph.element(s).kind == ElementKind::StartEvent)
+        })
+        .collect()
+}
+
+/// Whether `idx` is the start event of an event subprocess.
+pub(crate) fn is_event_subprocess_start(graph: &Process, idx: ElementIdx) -> bool {
+    let element = graph.element(idx);
+    element.kind == ElementKind::StartEvent
+        && element.parent.is_some_and(|p| graph.element(p).kind == ElementKind::EventSubProcess)
+}
+
+/// Triggers catch event `boundary` of `attached`: a boundary event of the activity, or the start
+/// event of one of its event subprocesses (then `attached` is the scope). Interrupting boundary
+/// events terminate the activity first and activate when its termination is done;
+/// non-interrupting ones activate now, next to the activity.
 pub(crate) fn trigger_boundary(
     ctx: &mut Ctx,
     src: &Record,
@@ -93,6 +126,9 @@ pub(crate) fn trigger_boundary(
     boundary: ElementIdx,
     variables: Document,
 ) {
+    if is_event_subprocess_start(&attached.graph, boundary) {
+        return trigger_event_subprocess(ctx, src, attached, boundary, variables);
+    }
     let element = attached.graph.element(boundary);
     let key = ctx.next_key();
     let value = process_event(attached, element.id.clone(), variables.clone());
@@ -106,9 +142,91 @@ pub(crate) fn trigger_boundary(
 }
 
 /// Called as an element instance finishes its termination, before `ELEMENT_TERMINATED`: the
-/// trigger that interrupted it, if any.
+/// boundary event that interrupted it, if any.
 pub(crate) fn pending_trigger(state: &State, key: i64) -> Option<EventTrigger> {
-    state.element_instances.get(&key)?.event_trigger.clone()
+    let instance = state.element_instances.get(&key)?;
+    let trigger = instance.event_trigger.clone()?;
+    let graph = &state.processes.get(&instance.value.process_definition_key)?.graph;
+    // A scope terminated while its interrupting event subprocess waited: that dies with it.
+    let boundary = graph.element_by_id(&trigger.element_id)?.attached_to == Some(instance.element_idx);
+    boundary.then_some(trigger)
+}
+
+/// The start event `start` of an event subprocess of `scope` was triggered. Interrupting: every
+/// other element of the scope is terminated first (its other event subprocess starts close), and
+/// the event subprocess activates once they are gone (`behavior::after_child_finished`).
+/// Non-interrupting: it activates now, next to them.
+fn trigger_event_subprocess(ctx: &mut Ctx, src: &Record, scope: &Instance, start: ElementIdx, variables: Document) {
+    let element = scope.graph.element(start);
+    let key = ctx.next_key();
+    let value = process_event(scope, element.id.clone(), variables.clone());
+    ctx.event(src, key, Intent::Triggering, RecordValue::ProcessEvent(value));
+    let trigger = EventTrigger { key, element_id: element.id.clone(), variables };
+    if !element.interrupting {
+        return activate_event_subprocess(ctx, src, scope, &trigger);
+    }
+    close_event_subprocess_starts(ctx, src, scope);
+    let children: Vec<(i64, ProcessInstanceRecord)> = ctx
+        .state
+        .element_instances
+        .get(&scope.key)
+        .map(|s| s.children.iter().copied().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|child| ctx.state.element_instances.get(&child))
+        .filter(|child| child.state.can_transition_to(LifecycleState::Terminating))
+        .map(|child| (child.key, child.value.clone()))
+        .collect();
+    if children.is_empty() {
+        return activate_event_subprocess(ctx, src, scope, &trigger);
+    }
+    for (child, value) in children {
+        ctx.command(src, child, Intent::TerminateElement, RecordValue::ProcessInstance(value));
+    }
+}
+
+/// Closes the subscriptions and timers a scope holds for its event subprocesses' start events.
+fn close_event_subprocess_starts(ctx: &mut Ctx, src: &Record, scope: &Instance) {
+    let starts: Vec<std::sync::Arc<str>> =
+        event_subprocess_starts(scope).into_iter().map(|s| scope.graph.element(s).id.clone()).collect();
+    for key in ctx.state.subscriptions_of(scope.key) {
+        if let Some(s) = ctx.state.message_subscriptions.get(&key).filter(|s| starts.contains(&s.element_id)).cloned() {
+            ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(s));
+        }
+    }
+    for key in ctx.state.signal_subscriptions_of(scope.key) {
+        if let Some(s) =
+            ctx.state.signal_subscriptions.get(&key).filter(|s| starts.contains(&s.catch_element_id)).cloned()
+        {
+            ctx.event(src, key, Intent::Deleted, RecordValue::SignalSubscription(s));
+        }
+    }
+    for key in ctx.state.timers_of(scope.key) {
+        if let Some(t) = ctx.state.timers.get(&key).filter(|t| starts.contains(&t.target_element_id)).cloned() {
+            ctx.event(src, key, Intent::Canceled, RecordValue::Timer(t));
+        }
+    }
+}
+
+/// Activates the event subprocess whose start event `trigger` names, inside `scope`.
+pub(crate) fn activate_event_subprocess(ctx: &mut Ctx, src: &Record, scope: &Instance, trigger: &EventTrigger) {
+    let Some(&start) = scope.graph.by_id.get(&trigger.element_id) else {
+        return;
+    };
+    let Some(esp) = scope.graph.element(start).parent else {
+        return;
+    };
+    let done = process_event(scope, trigger.element_id.clone(), trigger.variables.clone());
+    ctx.event(src, trigger.key, Intent::Triggered, RecordValue::ProcessEvent(done));
+    let key = ctx.next_key();
+    let start_trigger = ProcessEventRecord {
+        scope_key: key,
+        ..process_event(scope, trigger.element_id.clone(), trigger.variables.clone())
+    };
+    let trigger_key = ctx.next_key();
+    ctx.event(src, trigger_key, Intent::Triggering, RecordValue::ProcessEvent(start_trigger));
+    let value = scope.value_for(esp, scope.key);
+    ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
 }
 
 /// The first event of an event-based gateway happened: the gateway completes (its other

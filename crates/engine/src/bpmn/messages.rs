@@ -24,6 +24,12 @@ fn catching(inst: &Instance) -> Vec<(ElementIdx, bool)> {
     if own && element.message().is_some() && !inst.is_multi_instance_body() {
         wanted.push((element.idx, true));
     }
+    for start in events::event_subprocess_starts(inst) {
+        let event = inst.graph.element(start);
+        if event.message().is_some() {
+            wanted.push((start, event.interrupting));
+        }
+    }
     if inst.is_multi_instance_inner() {
         return wanted;
     }

@@ -57,7 +57,7 @@ pub(crate) trait ElementBehavior {
 macro_rules! dispatch {
     ($kind:expr, $method:ident($($arg:expr),*)) => {
         match $kind {
-            ElementKind::Process | ElementKind::SubProcess => container::Container::$method($($arg),*),
+            ElementKind::Process | ElementKind::SubProcess | ElementKind::EventSubProcess => container::Container::$method($($arg),*),
             ElementKind::StartEvent => start_event::StartEvent::$method($($arg),*),
             ElementKind::EndEvent | ElementKind::TerminateEndEvent => end_event::EndEvent::$method($($arg),*),
             ElementKind::ErrorEndEvent => error_end_event::ErrorEndEvent::$method($($arg),*),

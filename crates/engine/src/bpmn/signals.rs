@@ -35,6 +35,7 @@ fn catching(inst: &Instance) -> Vec<ElementIdx> {
     if element.kind == ElementKind::IntermediateCatchEvent && is_signal(element.idx) {
         wanted.push(element.idx);
     }
+    wanted.extend(events::event_subprocess_starts(inst).into_iter().filter(|&s| is_signal(s)));
     if inst.is_multi_instance_inner() {
         return wanted;
     }

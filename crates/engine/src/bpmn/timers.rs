@@ -20,6 +20,7 @@ fn timer_events(inst: &Instance) -> Vec<ElementIdx> {
     if own && is_timer(element.idx) && !inst.is_multi_instance_body() {
         wanted.push(element.idx);
     }
+    wanted.extend(crate::bpmn::events::event_subprocess_starts(inst).into_iter().filter(|&s| is_timer(s)));
     if inst.is_multi_instance_inner() {
         return wanted;
     }
