@@ -70,6 +70,7 @@ pub enum ValueType {
     Timer,
     Signal,
     SignalSubscription,
+    CompensationSubscription,
     Escalation,
 }
 
@@ -92,6 +93,7 @@ impl ValueType {
             ValueType::Timer => "TIMER",
             ValueType::Signal => "SIGNAL",
             ValueType::SignalSubscription => "SIGNAL_SUBSCRIPTION",
+            ValueType::CompensationSubscription => "COMPENSATION_SUBSCRIPTION",
             ValueType::Escalation => "ESCALATION",
         }
     }
@@ -262,6 +264,7 @@ pub enum RecordValue {
     Timer(TimerRecord),
     Signal(SignalRecord),
     SignalSubscription(SignalSubscriptionRecord),
+    CompensationSubscription(CompensationSubscriptionRecord),
     Escalation(EscalationRecord),
 }
 
@@ -284,6 +287,7 @@ impl RecordValue {
             RecordValue::Timer(_) => ValueType::Timer,
             RecordValue::Signal(_) => ValueType::Signal,
             RecordValue::SignalSubscription(_) => ValueType::SignalSubscription,
+            RecordValue::CompensationSubscription(_) => ValueType::CompensationSubscription,
             RecordValue::Escalation(_) => ValueType::Escalation,
         }
     }
@@ -624,4 +628,22 @@ pub struct EscalationRecord {
     pub escalation_code: String,
     /// The catch event; empty when the escalation was not caught.
     pub catch_element_id: Arc<str>,
+}
+
+/// A completed activity that can be compensated (it has a compensation boundary event): created
+/// when it completes, `TRIGGERED` when a compensation throw event starts its handler, `COMPLETED`
+/// when the handler is done. While it waits, it belongs to the scope whose throw events
+/// compensate it; when that scope ends, it moves to the enclosing one (or goes, at the process).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompensationSubscriptionRecord {
+    pub process_instance_key: i64,
+    pub process_definition_key: i64,
+    pub bpmn_process_id: Arc<str>,
+    pub compensable_activity_id: Arc<str>,
+    pub compensable_activity_instance_key: i64,
+    pub compensable_activity_scope_key: i64,
+    pub compensation_handler_id: Arc<str>,
+    /// Set on `TRIGGERED`: the throw event that waits, and the handler's instance; -1 before.
+    pub throw_event_instance_key: i64,
+    pub compensation_handler_instance_key: i64,
 }

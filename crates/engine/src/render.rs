@@ -73,6 +73,9 @@ pub fn record(record: &Record) -> String {
                 let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
             }
         }
+        RecordValue::CompensationSubscription(value) => {
+            let _ = write!(line, " {} handler={}", value.compensable_activity_id, value.compensation_handler_id);
+        }
         RecordValue::Signal(value) => {
             let _ = write!(line, " {}", value.signal_name);
             if !value.variables.is_empty() {

@@ -195,6 +195,18 @@ pub struct State {
     /// (element instance key, subscription key); signal start events under -1.
     #[serde(default)]
     pub signals_by_element: BTreeSet<(i64, i64)>,
+    /// Compensation subscriptions of completed compensable activities, by key.
+    #[serde(default)]
+    pub compensations: BTreeMap<i64, CompensationSubscriptionRecord>,
+    /// (scope key, subscription key) of compensation subscriptions not triggered yet.
+    #[serde(default)]
+    pub compensations_by_scope: BTreeSet<(i64, i64)>,
+    /// (throw event instance key, subscription key) of triggered compensation subscriptions.
+    #[serde(default)]
+    pub compensations_by_throw: BTreeSet<(i64, i64)>,
+    /// Handler instance key → its compensation subscription.
+    #[serde(default)]
+    pub compensation_handlers: BTreeMap<i64, i64>,
 }
 
 impl State {
@@ -232,6 +244,10 @@ impl State {
             signal_subscriptions: BTreeMap::new(),
             signal_index: BTreeSet::new(),
             signals_by_element: BTreeSet::new(),
+            compensations: BTreeMap::new(),
+            compensations_by_scope: BTreeSet::new(),
+            compensations_by_throw: BTreeSet::new(),
+            compensation_handlers: BTreeMap::new(),
         }
     }
 
@@ -374,6 +390,7 @@ impl State {
                 }
                 _ => {}
             },
+            RecordValue::CompensationSubscription(value) => self.apply_compensation(record, value),
             RecordValue::SignalSubscription(value) => match record.intent {
                 Intent::Created => {
                     self.signal_subscriptions.insert(record.key, value.clone());
@@ -465,6 +482,9 @@ impl State {
             Intent::ElementCompleting => self.set_lifecycle(key, LifecycleState::Completing),
             Intent::ElementTerminating => self.set_lifecycle(key, LifecycleState::Terminating),
             Intent::ElementCompleted | Intent::ElementTerminated => {
+                if !self.compensations_by_scope.is_empty() || !self.compensations_by_throw.is_empty() {
+                    self.release_compensations(key, value.flow_scope_key);
+                }
                 let pending_trigger = self.element_instances.get(&key).is_some_and(|e| e.event_trigger.is_some());
                 self.remove_element(key, value);
                 if record.intent == Intent::ElementTerminated
@@ -614,6 +634,63 @@ impl State {
             let mut stored = job_record.clone();
             stored.variables = Document::new();
             self.update_job(*key, &stored, JobState::Activated);
+        }
+    }
+
+    fn apply_compensation(&mut self, record: &Record, value: &CompensationSubscriptionRecord) {
+        let key = record.key;
+        match record.intent {
+            Intent::Created => {
+                self.compensations.insert(key, value.clone());
+                self.compensations_by_scope.insert((value.compensable_activity_scope_key, key));
+            }
+            Intent::Triggered => {
+                if let Some(old) = self.compensations.insert(key, value.clone()) {
+                    self.compensations_by_scope.remove(&(old.compensable_activity_scope_key, key));
+                }
+                self.compensations_by_throw.insert((value.throw_event_instance_key, key));
+                self.compensation_handlers.insert(value.compensation_handler_instance_key, key);
+            }
+            Intent::Completed | Intent::Deleted => self.remove_compensation(key),
+            _ => {}
+        }
+    }
+
+    fn remove_compensation(&mut self, key: i64) {
+        if let Some(old) = self.compensations.remove(&key) {
+            self.compensations_by_scope.remove(&(old.compensable_activity_scope_key, key));
+            self.compensations_by_throw.remove(&(old.throw_event_instance_key, key));
+            self.compensation_handlers.remove(&old.compensation_handler_instance_key);
+        }
+    }
+
+    /// Keys of the compensation subscriptions waiting in `scope_key`, oldest first.
+    pub fn compensations_in(&self, scope_key: i64) -> Vec<i64> {
+        self.compensations_by_scope.range((scope_key, i64::MIN)..=(scope_key, i64::MAX)).map(|(_, k)| *k).collect()
+    }
+
+    /// Keys of the compensation subscriptions whose handlers throw event `throw_key` waits for.
+    pub fn compensations_of_throw(&self, throw_key: i64) -> Vec<i64> {
+        self.compensations_by_throw.range((throw_key, i64::MIN)..=(throw_key, i64::MAX)).map(|(_, k)| *k).collect()
+    }
+
+    /// A scope ended: the compensations waiting in it move to its flow scope (they can still be
+    /// compensated from there), or go with the process instance.
+    fn release_compensations(&mut self, scope_key: i64, flow_scope_key: i64) {
+        for key in self.compensations_in(scope_key) {
+            self.compensations_by_scope.remove(&(scope_key, key));
+            if flow_scope_key < 0 {
+                self.compensations.remove(&key);
+                continue;
+            }
+            if let Some(compensation) = self.compensations.get_mut(&key) {
+                compensation.compensable_activity_scope_key = flow_scope_key;
+                self.compensations_by_scope.insert((flow_scope_key, key));
+            }
+        }
+        let triggered = self.compensations_of_throw(scope_key);
+        for key in triggered {
+            self.remove_compensation(key);
         }
     }
 

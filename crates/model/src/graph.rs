@@ -140,6 +140,10 @@ pub struct Element {
     pub multi_instance: Option<MultiInstance>,
     /// Call activities: the process they start.
     pub called_element: Option<CalledElement>,
+    /// `isForCompensation="true"`: a compensation handler, never entered by a sequence flow.
+    pub is_for_compensation: bool,
+    /// Activities with a compensation boundary event: the handler that undoes them.
+    pub compensation_handler: Option<ElementIdx>,
 }
 
 /// `zeebe:calledElement` of a call activity.
@@ -184,6 +188,9 @@ pub enum EventDefinition {
     Timer { kind: crate::timer::TimerKind, text: Text },
     /// A signal (`signalRef` → `bpmn:signal`), by name; broadcast to every subscription.
     Signal { name: Text },
+    /// Compensation: on a boundary event, marks the activity as compensable; on a throw event,
+    /// compensates `activity_ref` or every completed compensable activity of the scope.
+    Compensation { activity_ref: Option<String> },
     /// An escalation. On a catch event, `None` catches every escalation; on a throw event the
     /// code is required (and may be a FEEL expression).
     Escalation { code: Option<Text> },
@@ -315,6 +322,10 @@ pub enum ElementKind {
     ErrorEndEvent,
     /// An intermediate throw event that broadcasts a signal.
     SignalThrowEvent,
+    /// An intermediate throw event that compensates completed activities and waits for it.
+    CompensationThrowEvent,
+    /// An end event that compensates completed activities, then ends its path.
+    CompensationEndEvent,
     /// An end event that broadcasts a signal.
     SignalEndEvent,
     /// An end event with an escalation event definition: throws an escalation and ends its path.
@@ -369,8 +380,10 @@ impl ElementKind {
             | ElementKind::TerminateEndEvent
             | ElementKind::ErrorEndEvent
             | ElementKind::SignalEndEvent
+            | ElementKind::CompensationEndEvent
             | ElementKind::EscalationEndEvent => "END_EVENT",
             ElementKind::IntermediateThrowEvent
+            | ElementKind::CompensationThrowEvent
             | ElementKind::SignalThrowEvent
             | ElementKind::EscalationThrowEvent
             | ElementKind::LinkThrowEvent => "INTERMEDIATE_THROW_EVENT",
@@ -400,6 +413,7 @@ impl ElementKind {
             ElementKind::TerminateEndEvent => "TERMINATE",
             ElementKind::ErrorEndEvent => "ERROR",
             ElementKind::SignalThrowEvent | ElementKind::SignalEndEvent => "SIGNAL",
+            ElementKind::CompensationThrowEvent | ElementKind::CompensationEndEvent => "COMPENSATION",
             ElementKind::EscalationEndEvent | ElementKind::EscalationThrowEvent => "ESCALATION",
             ElementKind::LinkThrowEvent | ElementKind::LinkCatchEvent => "LINK",
             ElementKind::StartEvent | ElementKind::EndEvent | ElementKind::IntermediateThrowEvent => "NONE",

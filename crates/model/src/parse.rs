@@ -229,12 +229,19 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
             ElementKind::StartEvent
         }
         "endEvent" if defs == ["signal"] => ElementKind::SignalEndEvent,
+        "endEvent" if defs == ["compensation"] => ElementKind::CompensationEndEvent,
+        "intermediateThrowEvent" if defs == ["compensation"] => ElementKind::CompensationThrowEvent,
         "intermediateThrowEvent" if defs == ["signal"] => ElementKind::SignalThrowEvent,
         "endEvent" if defs.is_empty() => ElementKind::EndEvent,
         "endEvent" if defs == ["terminate"] => ElementKind::TerminateEndEvent,
         "endEvent" if defs == ["error"] => ElementKind::ErrorEndEvent,
         "endEvent" if defs == ["escalation"] => ElementKind::EscalationEndEvent,
-        "boundaryEvent" if matches!(defs.as_slice(), ["error" | "escalation" | "message" | "timer" | "signal"]) => {
+        "boundaryEvent"
+            if matches!(
+                defs.as_slice(),
+                ["error" | "escalation" | "message" | "timer" | "signal" | "compensation"]
+            ) =>
+        {
             ElementKind::BoundaryEvent
         }
         "intermediateCatchEvent" if matches!(defs.as_slice(), ["message" | "timer" | "signal"]) => {
@@ -269,9 +276,6 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
     if is_activity(kind) {
         if bpmn_child(node, "standardLoopCharacteristics").is_some() {
             return Err(unsupported(name, " with standard loop characteristics (use multi-instance)"));
-        }
-        if node.attribute("isForCompensation").map(str::trim) == Some("true") {
-            return Err(unsupported(name, " with isForCompensation=\"true\" (a compensation handler)"));
         }
     }
     Ok(kind)
@@ -312,8 +316,10 @@ fn xml_name(kind: ElementKind) -> &'static str {
         | ElementKind::TerminateEndEvent
         | ElementKind::ErrorEndEvent
         | ElementKind::SignalEndEvent
+        | ElementKind::CompensationEndEvent
         | ElementKind::EscalationEndEvent => "endEvent",
         ElementKind::IntermediateThrowEvent
+        | ElementKind::CompensationThrowEvent
         | ElementKind::SignalThrowEvent
         | ElementKind::EscalationThrowEvent
         | ElementKind::LinkThrowEvent => "intermediateThrowEvent",
@@ -422,6 +428,8 @@ struct ProcessBuilder<'a> {
     dropped_outgoing: HashMap<ElementIdx, usize>,
     /// Boundary events and their `attachedToRef`, resolved once every element is known.
     attachments: Vec<(ElementIdx, Option<&'a str>)>,
+    /// `bpmn:association` (source, target): how a compensation boundary event names its handler.
+    associations: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> Reader<'a> {
@@ -469,6 +477,7 @@ impl<'a> Reader<'a> {
             dropped: HashSet::new(),
             dropped_outgoing: HashMap::new(),
             attachments: Vec::new(),
+            associations: Vec::new(),
         };
         let mut root = new_element(0, id.clone(), name.clone(), ElementKind::Process, None);
         root.properties = self.properties(Extensions::of(node).properties);
@@ -477,6 +486,7 @@ impl<'a> Reader<'a> {
         self.container(&mut b, node, Process::ROOT);
 
         self.resolve_attachments(&mut b);
+        self.resolve_compensation(&mut b);
         let flows = self.resolve_flows(&mut b);
         self.resolve_defaults(&mut b, &flows);
         set_none_starts(&mut b.elements);
@@ -490,6 +500,11 @@ impl<'a> Reader<'a> {
         for child in node.children().filter(|c| c.is_element() && c.tag_name().namespace() == Some(BPMN_NS)) {
             match child.tag_name().name() {
                 "sequenceFlow" => self.sequence_flow(b, child, scope),
+                "association" => {
+                    if let (Some(source), Some(target)) = (attr(child, "sourceRef"), attr(child, "targetRef")) {
+                        b.associations.push((source, target));
+                    }
+                }
                 name if IGNORED.contains(&name) => {}
                 name => self.flow_element(b, child, name, scope),
             }
@@ -518,6 +533,8 @@ impl<'a> Reader<'a> {
         };
         let id: Arc<str> = Arc::from(id);
         let mut element = new_element(idx, id.clone(), node.attribute("name").map(str::to_string), kind, Some(scope));
+        element.is_for_compensation =
+            is_activity(kind) && node.attribute("isForCompensation").map(str::trim) == Some("true");
         self.extensions(&mut element, node);
         self.event_definition(&mut element, node);
         if is_activity(kind)
@@ -560,6 +577,8 @@ impl<'a> Reader<'a> {
                 | ElementKind::StartEvent
                 | ElementKind::SignalThrowEvent
                 | ElementKind::SignalEndEvent
+                | ElementKind::CompensationThrowEvent
+                | ElementKind::CompensationEndEvent
         ) {
             return;
         }
@@ -575,6 +594,14 @@ impl<'a> Reader<'a> {
         }
         if kind == ElementKind::StartEvent {
             element.interrupting = node.attribute("isInterrupting").map(str::trim) != Some("false");
+        }
+        if let Some(definition) = bpmn_child(node, "compensateEventDefinition") {
+            let activity_ref = attr(definition, "activityRef").map(str::to_string);
+            if kind == ElementKind::BoundaryEvent && activity_ref.is_some() {
+                self.problems.push(at(&id, "a compensation boundary event must not have an activityRef"));
+            }
+            element.event = Some(EventDefinition::Compensation { activity_ref });
+            return;
         }
         if let Some(timer) = bpmn_child(node, "timerEventDefinition") {
             let forms: Vec<(TimerKind, &str, String)> =
@@ -742,6 +769,73 @@ impl<'a> Reader<'a> {
                 None
             }
             Some(code) => Some(Some(Text::Static(code.to_string()))),
+        }
+    }
+
+    /// Links each compensation boundary event to its handler (by association) and checks the
+    /// handlers and throw events.
+    fn resolve_compensation(&mut self, b: &mut ProcessBuilder<'a>) {
+        let is_compensation = |e: &Element| matches!(e.event, Some(EventDefinition::Compensation { .. }));
+        for (source, target) in std::mem::take(&mut b.associations) {
+            let (Some(&boundary), Some(&handler)) = (b.by_id.get(source), b.by_id.get(target)) else { continue };
+            let (Some(boundary_element), Some(handler_element)) =
+                (b.elements.get(boundary as usize), b.elements.get(handler as usize))
+            else {
+                continue;
+            };
+            if boundary_element.kind != ElementKind::BoundaryEvent || !is_compensation(boundary_element) {
+                continue;
+            }
+            if !handler_element.is_for_compensation {
+                let id = boundary_element.id.clone();
+                let message =
+                    format!("the compensation handler '{target}' must be an activity with isForCompensation=\"true\"");
+                self.problems.push(at(&id, message));
+                continue;
+            }
+            let Some(activity) = boundary_element.attached_to else { continue };
+            if let Some(activity) = b.elements.get_mut(activity as usize) {
+                activity.compensation_handler = Some(handler);
+            }
+        }
+        for element in &b.elements {
+            if element.kind == ElementKind::BoundaryEvent && is_compensation(element) {
+                let handled = element
+                    .attached_to
+                    .and_then(|a| b.elements.get(a as usize))
+                    .is_some_and(|a| a.compensation_handler.is_some());
+                if !handled && element.attached_to.is_some() {
+                    self.problems.push(at(
+                        &element.id,
+                        "a compensation boundary event must be associated with a compensation handler \
+                         (bpmn:association to an activity with isForCompensation=\"true\")",
+                    ));
+                }
+                if !element.outgoing.is_empty() {
+                    self.problems
+                        .push(at(&element.id, "a compensation boundary event must not have outgoing sequence flows"));
+                }
+            }
+            if element.is_for_compensation && (!element.incoming.is_empty() || !element.outgoing.is_empty()) {
+                self.problems.push(at(&element.id, "a compensation handler must not have sequence flows"));
+            }
+            if let Some(EventDefinition::Compensation { activity_ref: Some(reference) }) = &element.event {
+                let found = b.by_id.get(reference.as_str()).and_then(|&a| b.elements.get(a as usize));
+                let compensable = found.is_some_and(|a| {
+                    a.parent == element.parent
+                        && (a.compensation_handler.is_some()
+                            || matches!(a.kind, ElementKind::SubProcess | ElementKind::CallActivity))
+                });
+                if !compensable {
+                    self.problems.push(at(
+                        &element.id,
+                        format!(
+                            "the activityRef '{reference}' must reference an activity of the same scope with a \
+                             compensation boundary event, or a subprocess"
+                        ),
+                    ));
+                }
+            }
         }
     }
 
@@ -1453,5 +1547,7 @@ fn new_element(
         boundary_events: Vec::new(),
         multi_instance: None,
         called_element: None,
+        is_for_compensation: false,
+        compensation_handler: None,
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod timers;
 
 mod boundary_event;
 pub(crate) mod call_activity;
+pub(crate) mod compensation;
 mod container;
 mod end_event;
 mod error_end_event;
@@ -86,6 +87,9 @@ macro_rules! dispatch {
             ElementKind::CallActivity => call_activity::CallActivity::$method($($arg),*),
             ElementKind::EventBasedGateway => event_based_gateway::EventBasedGateway::$method($($arg),*),
             ElementKind::SignalThrowEvent | ElementKind::SignalEndEvent => signals::SignalThrowEvent::$method($($arg),*),
+            ElementKind::CompensationThrowEvent | ElementKind::CompensationEndEvent => {
+                compensation::CompensationThrowEvent::$method($($arg),*)
+            }
             ElementKind::MultiInstanceBody => multi_instance::MultiInstanceBody::$method($($arg),*),
         }
     };

@@ -6,7 +6,7 @@ use baton_model::ElementKind;
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{messages, multi_instance, signals, start_events, timers};
+use crate::bpmn::{compensation, messages, multi_instance, signals, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -115,6 +115,8 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
             timers::cancel_timers(ctx, src, inst.key);
             let start_key = ctx.state.start_key_of_instance.get(&inst.key).cloned();
             behavior::transition(ctx, src, inst, Intent::ElementCompleted);
+            compensation::completed(ctx, src, inst);
+            compensation::handler_completed(ctx, src, inst.key);
             match inner_next {
                 Some(next) => multi_instance::inner_completed(ctx, src, inst, next),
                 None => behavior::after_completed(ctx, src, inst, &flows),
