@@ -273,10 +273,8 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
         "eventBasedGateway" => ElementKind::EventBasedGateway,
         _ => return Err(unsupported(name, "")),
     };
-    if is_activity(kind) {
-        if bpmn_child(node, "standardLoopCharacteristics").is_some() {
-            return Err(unsupported(name, " with standard loop characteristics (use multi-instance)"));
-        }
+    if is_activity(kind) && bpmn_child(node, "standardLoopCharacteristics").is_some() {
+        return Err(unsupported(name, " with standard loop characteristics (use multi-instance)"));
     }
     Ok(kind)
 }
