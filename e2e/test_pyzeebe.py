@@ -369,6 +369,51 @@ async def test_business_error_is_caught_by_a_boundary_event(ctx: Context):
         task.cancel()
 
 
+async def test_deploy_feature_models(ctx: Context):
+    response = await ctx.client.deploy_resource(str(FIXTURES / "features.bpmn"))
+    ids = sorted(d.bpmn_process_id for d in response.deployments)
+    assert ids == ["e2e_child", "e2e_message_start", "e2e_parent", "e2e_signal"], response
+
+
+async def test_broadcast_signal_reaches_the_waiting_instance(ctx: Context):
+    waiting = asyncio.create_task(ctx.client.run_process_with_result("e2e_signal", {"n": 1}, timeout=30_000))
+    # Broadcast until the instance has opened its subscription: a signal reaches only the
+    # subscriptions open when it is broadcast.
+    for _ in range(100):
+        response = await ctx.client.broadcast_signal("e2e-go", {"via": "signal"})
+        assert response.key > 0, response
+        done, _ = await asyncio.wait({waiting}, timeout=0.1)
+        if done:
+            break
+    result = await waiting
+    assert result.variables == {"n": 1, "via": "signal"}, result.variables
+
+
+async def test_multi_instance_call_activity_collects_the_children_results(ctx: Context):
+    result = await ctx.client.run_process_with_result("e2e_parent", {"items": [1, 2, 3]}, timeout=30_000)
+    assert result.variables == {"items": [1, 2, 3], "results": [2, 4, 6]}, result.variables
+
+
+async def test_message_start_event_starts_an_instance(ctx: Context):
+    worker = ZeebeWorker(ctx.channel, name="e2e-message-start-worker")
+    seen: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    @worker.task(task_type="e2e-record-order")
+    async def record_order(job: Job):
+        if not seen.done():
+            seen.set_result(job.variables)
+        return {}
+
+    task = asyncio.create_task(worker.work())
+    try:
+        await ctx.client.publish_message("e2e-order-created", "", {"orderId": "o-77"}, time_to_live_in_milliseconds=0)
+        variables = await asyncio.wait_for(seen, timeout=30)
+        assert variables.get("orderId") == "o-77", variables
+    finally:
+        await worker.stop()
+        task.cancel()
+
+
 async def test_cli_status_create_and_exit_codes(ctx: Context):
     status = cli_json(ctx.server, "status")
     assert status["partitionsCount"] == 2, status
@@ -421,6 +466,10 @@ TESTS = [
     test_buffered_message_correlates_when_the_instance_arrives,
     test_cli_publish_correlates_a_buffered_message,
     test_business_error_is_caught_by_a_boundary_event,
+    test_deploy_feature_models,
+    test_broadcast_signal_reaches_the_waiting_instance,
+    test_multi_instance_call_activity_collects_the_children_results,
+    test_message_start_event_starts_an_instance,
     test_cli_status_create_and_exit_codes,
 ]
 
