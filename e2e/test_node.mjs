@@ -233,6 +233,41 @@ test('failed job raises an incident; retries + resolve let a worker complete it'
   }
 })
 
+test('modify: a stuck task is skipped, with a variable for the next one', async ({ zeebe }) => {
+  await zeebe.deployResource({ processFilename: join(fixtures, 'features.bpmn') })
+  const created = await zeebe.createProcessInstance({ bpmnProcessId: 'e2e_modify', variables: {} })
+  const jobs = await waitFor(async () => {
+    const activated = await zeebe.activateJobs({ type: 'e2e-stuck', worker: 'e2e', maxJobsToActivate: 1, timeout: 60_000, requestTimeout: 1_000 })
+    return activated.length ? activated : null
+  }, 'the stuck job')
+  await zeebe.modifyProcessInstance({
+    processInstanceKey: created.processInstanceKey,
+    activateInstructions: [{ elementId: 'after_fix', ancestorElementInstanceKey: '-1', variableInstructions: [{ scopeId: '', variables: { fixed: true } }] }],
+    terminateInstructions: [{ elementInstanceKey: jobs[0].elementInstanceKey }],
+  })
+  await assert.rejects(zeebe.completeJob({ jobKey: jobs[0].key, variables: {} }), (error) => /^5 NOT_FOUND:/.test(error.message))
+  const next = await waitFor(async () => {
+    const activated = await zeebe.activateJobs({ type: 'e2e-after-fix', worker: 'e2e', maxJobsToActivate: 1, timeout: 60_000, requestTimeout: 1_000 })
+    return activated.length ? activated : null
+  }, 'the job after the fix')
+  assert.equal(next[0].variables.fixed, true)
+  await assert.rejects(
+    zeebe.modifyProcessInstance({ processInstanceKey: created.processInstanceKey, activateInstructions: [{ elementId: 'nowhere', ancestorElementInstanceKey: '-1', variableInstructions: [] }] }),
+    (error) => /^3 INVALID_ARGUMENT:.*nowhere/.test(error.message),
+  )
+})
+
+test('delete resource: no new instances of a deleted process', async ({ zeebe }) => {
+  const deployed = await zeebe.deployResource({ processFilename: join(fixtures, 'features.bpmn') })
+  const target = deployed.deployments.find((d) => d.process.bpmnProcessId === 'e2e_delete_me').process
+  await zeebe.deleteResource({ resourceKey: String(target.processDefinitionKey) })
+  await assert.rejects(
+    zeebe.createProcessInstance({ bpmnProcessId: 'e2e_delete_me', variables: {} }),
+    (error) => /^5 NOT_FOUND:/.test(error.message),
+  )
+  await assert.rejects(zeebe.deleteResource({ resourceKey: String(target.processDefinitionKey) }), (error) => /^5 NOT_FOUND:/.test(error.message))
+})
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-node-'))
   const server = startServer(join(dataDir, 'data'))

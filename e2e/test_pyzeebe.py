@@ -372,7 +372,9 @@ async def test_business_error_is_caught_by_a_boundary_event(ctx: Context):
 async def test_deploy_feature_models(ctx: Context):
     response = await ctx.client.deploy_resource(str(FIXTURES / "features.bpmn"))
     ids = sorted(d.bpmn_process_id for d in response.deployments)
-    assert ids == ["e2e_child", "e2e_message_start", "e2e_parent", "e2e_signal"], response
+    assert ids == [
+        "e2e_child", "e2e_delete_me", "e2e_message_start", "e2e_modify", "e2e_parent", "e2e_signal"
+    ], response
 
 
 async def test_broadcast_signal_reaches_the_waiting_instance(ctx: Context):

@@ -72,6 +72,8 @@ pub enum ValueType {
     SignalSubscription,
     CompensationSubscription,
     Escalation,
+    ResourceDeletion,
+    ProcessInstanceModification,
 }
 
 impl ValueType {
@@ -94,6 +96,8 @@ impl ValueType {
             ValueType::Signal => "SIGNAL",
             ValueType::SignalSubscription => "SIGNAL_SUBSCRIPTION",
             ValueType::CompensationSubscription => "COMPENSATION_SUBSCRIPTION",
+            ValueType::ResourceDeletion => "RESOURCE_DELETION",
+            ValueType::ProcessInstanceModification => "PROCESS_INSTANCE_MODIFICATION",
             ValueType::Escalation => "ESCALATION",
         }
     }
@@ -161,6 +165,11 @@ pub enum Intent {
     // Signal (signal subscription: CREATED, DELETED)
     Broadcast,
     Broadcasted,
+    // Resource deletion (also DELETED)
+    Delete,
+    // Process instance modification
+    Modify,
+    Modified,
     // Escalation
     Escalated,
     NotEscalated,
@@ -214,6 +223,9 @@ impl Intent {
             Intent::Deleted => "DELETED",
             Intent::Trigger => "TRIGGER",
             Intent::Broadcast => "BROADCAST",
+            Intent::Delete => "DELETE",
+            Intent::Modify => "MODIFY",
+            Intent::Modified => "MODIFIED",
             Intent::Broadcasted => "BROADCASTED",
             Intent::Escalated => "ESCALATED",
             Intent::NotEscalated => "NOT_ESCALATED",
@@ -266,6 +278,8 @@ pub enum RecordValue {
     SignalSubscription(SignalSubscriptionRecord),
     CompensationSubscription(CompensationSubscriptionRecord),
     Escalation(EscalationRecord),
+    ResourceDeletion(ResourceDeletionRecord),
+    ProcessInstanceModification(ProcessInstanceModificationRecord),
 }
 
 impl RecordValue {
@@ -288,6 +302,8 @@ impl RecordValue {
             RecordValue::Signal(_) => ValueType::Signal,
             RecordValue::SignalSubscription(_) => ValueType::SignalSubscription,
             RecordValue::CompensationSubscription(_) => ValueType::CompensationSubscription,
+            RecordValue::ResourceDeletion(_) => ValueType::ResourceDeletion,
+            RecordValue::ProcessInstanceModification(_) => ValueType::ProcessInstanceModification,
             RecordValue::Escalation(_) => ValueType::Escalation,
         }
     }
@@ -646,4 +662,35 @@ pub struct CompensationSubscriptionRecord {
     /// Set on `TRIGGERED`: the throw event that waits, and the handler's instance; -1 before.
     pub throw_event_instance_key: i64,
     pub compensation_handler_instance_key: i64,
+}
+
+/// Deleting a deployed resource (a process definition, by its key): no new instances, its start
+/// events stop; running instances finish on the definition they started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceDeletionRecord {
+    pub resource_key: i64,
+}
+
+/// Modifying a running process instance: activate elements, terminate element instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInstanceModificationRecord {
+    pub process_instance_key: i64,
+    pub activate_instructions: Vec<ActivateInstruction>,
+    /// Element instances to terminate.
+    pub terminate_instructions: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivateInstruction {
+    pub element_id: String,
+    /// The flow scope instance to activate in; -1 (or 0): the only active one.
+    pub ancestor_element_instance_key: i64,
+    pub variable_instructions: Vec<VariableInstruction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariableInstruction {
+    pub variables: Document,
+    /// The element whose instance gets the variables; empty: the process instance.
+    pub scope_id: String,
 }

@@ -73,6 +73,13 @@ pub fn record(record: &Record) -> String {
                 let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
             }
         }
+        RecordValue::ResourceDeletion(value) => {
+            let _ = write!(line, " {}", value.resource_key);
+        }
+        RecordValue::ProcessInstanceModification(value) => {
+            let activate: Vec<&str> = value.activate_instructions.iter().map(|a| a.element_id.as_str()).collect();
+            let _ = write!(line, " activate={activate:?} terminate={}", value.terminate_instructions.len());
+        }
         RecordValue::CompensationSubscription(value) => {
             let _ = write!(line, " {} handler={}", value.compensable_activity_id, value.compensation_handler_id);
         }

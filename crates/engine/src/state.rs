@@ -207,6 +207,9 @@ pub struct State {
     /// Handler instance key → its compensation subscription.
     #[serde(default)]
     pub compensation_handlers: BTreeMap<i64, i64>,
+    /// Deleted process definitions: no new instances; kept while instances of them may run.
+    #[serde(default)]
+    pub deleted_processes: BTreeSet<i64>,
 }
 
 impl State {
@@ -248,6 +251,7 @@ impl State {
             compensations_by_scope: BTreeSet::new(),
             compensations_by_throw: BTreeSet::new(),
             compensation_handlers: BTreeMap::new(),
+            deleted_processes: BTreeSet::new(),
         }
     }
 
@@ -265,14 +269,32 @@ impl State {
         self.last_position
     }
 
+    /// The newest version that is not deleted.
     pub fn latest_process(&self, bpmn_process_id: &str) -> Option<&DeployedProcess> {
+        let keys = self.versions.get(bpmn_process_id)?;
+        keys.iter().rev().find(|k| !self.deleted_processes.contains(k)).and_then(|k| self.processes.get(k))
+    }
+
+    /// The newest version ever deployed, deleted or not: versions are never reused.
+    pub fn newest_version(&self, bpmn_process_id: &str) -> Option<i32> {
         let key = self.versions.get(bpmn_process_id)?.last()?;
-        self.processes.get(key)
+        self.processes.get(key).map(|p| p.record.version)
     }
 
     pub fn process_by_version(&self, bpmn_process_id: &str, version: i32) -> Option<&DeployedProcess> {
         let keys = self.versions.get(bpmn_process_id)?;
-        keys.iter().filter_map(|k| self.processes.get(k)).find(|p| p.record.version == version)
+        keys.iter()
+            .filter(|k| !self.deleted_processes.contains(k))
+            .filter_map(|k| self.processes.get(k))
+            .find(|p| p.record.version == version)
+    }
+
+    /// A deployed, not deleted process definition.
+    pub fn live_process(&self, process_definition_key: i64) -> Option<&DeployedProcess> {
+        if self.deleted_processes.contains(&process_definition_key) {
+            return None;
+        }
+        self.processes.get(&process_definition_key)
     }
 
     pub fn variable(&self, scope_key: i64, name: &str) -> Option<&Variable> {
@@ -391,6 +413,12 @@ impl State {
                 _ => {}
             },
             RecordValue::CompensationSubscription(value) => self.apply_compensation(record, value),
+            RecordValue::ResourceDeletion(value) => {
+                if record.intent == Intent::Deleted {
+                    self.deleted_processes.insert(value.resource_key);
+                }
+            }
+            RecordValue::ProcessInstanceModification(_) => {}
             RecordValue::SignalSubscription(value) => match record.intent {
                 Intent::Created => {
                     self.signal_subscriptions.insert(record.key, value.clone());

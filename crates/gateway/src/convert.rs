@@ -261,6 +261,36 @@ pub fn publish_message_command(request: &proto::PublishMessageRequest) -> Result
     Ok(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
 }
 
+pub fn modify_command(request: &proto::ModifyProcessInstanceRequest) -> Result<Command, Status> {
+    let mut activate_instructions = Vec::with_capacity(request.activate_instructions.len());
+    for (i, instruction) in request.activate_instructions.iter().enumerate() {
+        if instruction.element_id.trim().is_empty() {
+            return Err(Status::invalid_argument(format!(
+                "Expected 'activateInstructions[{i}].elementId' to name an element, but it was empty"
+            )));
+        }
+        let mut variable_instructions = Vec::with_capacity(instruction.variable_instructions.len());
+        for (j, variables) in instruction.variable_instructions.iter().enumerate() {
+            let field = format!("activateInstructions[{i}].variableInstructions[{j}].variables");
+            variable_instructions.push(baton_engine::VariableInstruction {
+                variables: parse_variables(&field, &variables.variables)?,
+                scope_id: variables.scope_id.clone(),
+            });
+        }
+        activate_instructions.push(baton_engine::ActivateInstruction {
+            element_id: instruction.element_id.clone(),
+            ancestor_element_instance_key: instruction.ancestor_element_instance_key,
+            variable_instructions,
+        });
+    }
+    let value = baton_engine::ProcessInstanceModificationRecord {
+        process_instance_key: request.process_instance_key,
+        activate_instructions,
+        terminate_instructions: request.terminate_instructions.iter().map(|t| t.element_instance_key).collect(),
+    };
+    Ok(Command::new(Intent::Modify, request.process_instance_key, RecordValue::ProcessInstanceModification(value)))
+}
+
 pub fn broadcast_signal_command(request: &proto::BroadcastSignalRequest) -> Result<Command, Status> {
     if request.signal_name.trim().is_empty() {
         return Err(Status::invalid_argument("Expected the 'signalName' to be non-empty, but it was empty"));

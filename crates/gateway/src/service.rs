@@ -409,9 +409,13 @@ impl Gateway for GatewayService {
 
     async fn modify_process_instance(
         &self,
-        _request: Request<proto::ModifyProcessInstanceRequest>,
+        request: Request<proto::ModifyProcessInstanceRequest>,
     ) -> Result<Response<proto::ModifyProcessInstanceResponse>, Status> {
-        Err(not_supported("ModifyProcessInstance"))
+        let request = request.into_inner();
+        let key = request.process_instance_key;
+        let command = convert::modify_command(&request)?;
+        self.on_key(key, command).await?;
+        Ok(Response::new(proto::ModifyProcessInstanceResponse {}))
     }
 
     async fn migrate_process_instance(
@@ -432,9 +436,17 @@ impl Gateway for GatewayService {
 
     async fn delete_resource(
         &self,
-        _request: Request<proto::DeleteResourceRequest>,
+        request: Request<proto::DeleteResourceRequest>,
     ) -> Result<Response<proto::DeleteResourceResponse>, Status> {
-        Err(not_supported("DeleteResource"))
+        let key = request.get_ref().resource_key;
+        let value = baton_engine::ResourceDeletionRecord { resource_key: key };
+        let command = baton_engine::Command::new(
+            baton_engine::Intent::Delete,
+            -1,
+            baton_engine::RecordValue::ResourceDeletion(value),
+        );
+        convert::accepted(self.broker.delete_resource(command).await)?;
+        Ok(Response::new(proto::DeleteResourceResponse {}))
     }
 
     async fn broadcast_signal(

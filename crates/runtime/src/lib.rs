@@ -334,6 +334,16 @@ impl Broker {
     /// subscriptions live on the partitions of their process instances (signal start events on
     /// the deployment partition, which answers).
     pub async fn broadcast_signal(&self, command: Command) -> Result<Record, Error> {
+        self.execute_everywhere(command).await
+    }
+
+    /// Deletes a resource (a `RESOURCE_DELETION DELETE` command) on every partition, since every
+    /// partition holds every definition; the deployment partition answers.
+    pub async fn delete_resource(&self, command: Command) -> Result<Record, Error> {
+        self.execute_everywhere(command).await
+    }
+
+    async fn execute_everywhere(&self, command: Command) -> Result<Record, Error> {
         let answer = self.execute(DEPLOYMENT_PARTITION, command.clone()).await?;
         if answer.rejection.is_some() {
             return Ok(answer);
@@ -341,7 +351,7 @@ impl Broker {
         for partition in (1..=self.partition_count()).filter(|p| *p != DEPLOYMENT_PARTITION) {
             let record = self.execute(partition, command.clone()).await?;
             if let Some(rejection) = &record.rejection {
-                tracing::warn!(partition, reason = %rejection.reason, "signal not broadcast on every partition");
+                tracing::warn!(partition, reason = %rejection.reason, "command not carried out on every partition");
             }
         }
         Ok(answer)

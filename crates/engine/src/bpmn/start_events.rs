@@ -137,6 +137,39 @@ pub(crate) fn deployed(ctx: &mut Ctx, src: &Record, process_definition_key: i64)
     }
 }
 
+/// A deleted definition's start events stop: its start timers are canceled, its message and
+/// signal start subscriptions deleted.
+pub(crate) fn withdraw(ctx: &mut Ctx, src: &Record, process_definition_key: i64) {
+    for key in ctx.state.timers_of(-1) {
+        if let Some(timer) =
+            ctx.state.timers.get(&key).filter(|t| t.process_definition_key == process_definition_key).cloned()
+        {
+            ctx.event(src, key, Intent::Canceled, RecordValue::Timer(timer));
+        }
+    }
+    let messages: Vec<(i64, MessageSubscriptionRecord)> = ctx
+        .state
+        .message_start_subscriptions
+        .iter()
+        .filter(|(_, s)| s.process_definition_key == process_definition_key)
+        .map(|(key, s)| (*key, s.clone()))
+        .collect();
+    for (key, subscription) in messages {
+        ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(subscription));
+    }
+    for key in ctx.state.signal_subscriptions_of(-1) {
+        if let Some(subscription) = ctx
+            .state
+            .signal_subscriptions
+            .get(&key)
+            .filter(|s| s.process_definition_key == process_definition_key)
+            .cloned()
+        {
+            ctx.event(src, key, Intent::Deleted, RecordValue::SignalSubscription(subscription));
+        }
+    }
+}
+
 /// A timer start event's timer is due: start an instance and arm the next timer of a cycle.
 pub(crate) fn timer_fired(ctx: &mut Ctx, command: &Record, timer: &TimerRecord) {
     ctx.event(command, command.key, Intent::Triggered, RecordValue::Timer(timer.clone()));

@@ -52,7 +52,7 @@ fn find<'a>(
     value: &ProcessInstanceCreationRecord,
 ) -> Result<&'a DeployedProcess, (RejectionType, String)> {
     if value.process_definition_key > 0 {
-        return ctx.state.processes.get(&value.process_definition_key).ok_or_else(|| {
+        return ctx.state.live_process(value.process_definition_key).ok_or_else(|| {
             (
                 RejectionType::NotFound,
                 format!(

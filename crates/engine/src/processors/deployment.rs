@@ -73,7 +73,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
             let key = ctx.next_key();
             let record = ProcessRecord {
                 bpmn_process_id: process.id.clone(),
-                version: latest.map_or(1, |l| l.version + 1),
+                version: ctx.state.newest_version(&process.id).map_or(1, |v| v + 1),
                 process_definition_key: key,
                 resource_name: resource.name.clone(),
                 resource: resource.content.clone(),

@@ -1,0 +1,197 @@
+//! Modifying a running process instance (an operator's repair tool): activate elements at any
+//! point, with variables, and terminate element instances. Every instruction is checked before
+//! anything is written, so a modification applies whole or not at all.
+
+use std::collections::BTreeSet;
+
+use baton_model::{ElementIdx, ElementKind, Process};
+
+use crate::bpmn::behavior::Instance;
+use crate::bpmn::variables;
+use crate::engine::Ctx;
+use crate::record::*;
+use crate::state::{LifecycleState, State};
+
+/// The element instances of a process instance (the root and all below it).
+fn instances_of(state: &State, root: i64) -> BTreeSet<i64> {
+    let mut found = BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(key) = stack.pop() {
+        if !found.insert(key) {
+            continue;
+        }
+        if let Some(instance) = state.element_instances.get(&key) {
+            // Called process instances are children too, but they are other process instances.
+            stack.extend(
+                instance
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|c| state.element_instances.get(c).is_some_and(|i| i.value.process_instance_key == root)),
+            );
+        }
+    }
+    found
+}
+
+fn is_ancestor(state: &State, ancestor: i64, mut key: i64) -> bool {
+    while key >= 0 {
+        if key == ancestor {
+            return true;
+        }
+        key = state.element_instances.get(&key).map_or(-1, |i| i.value.flow_scope_key);
+    }
+    false
+}
+
+struct Activation {
+    element: ElementIdx,
+    flow_scope_key: i64,
+    variables: Vec<(Option<i64>, Document)>,
+}
+
+pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceModificationRecord) {
+    let key = value.process_instance_key;
+    let Some(root) = Instance::load(ctx.state, key).filter(|r| r.value.flow_scope_key < 0 && r.idx == Process::ROOT)
+    else {
+        return ctx.reject(
+            command,
+            RejectionType::NotFound,
+            format!("Expected to modify a process instance but no process instance found with key '{key}'"),
+        );
+    };
+    let process_id = root.value.bpmn_process_id.clone();
+    let graph = root.graph.clone();
+    let members = instances_of(ctx.state, key);
+    let mut problems = Vec::new();
+    let mut activations = Vec::new();
+    for instruction in &value.activate_instructions {
+        let Some(&idx) = graph.by_id.get(instruction.element_id.as_str()) else {
+            problems
+                .push(format!("the element '{}' could not be found in process '{process_id}'", instruction.element_id));
+            continue;
+        };
+        let element = graph.element(idx);
+        let unsupported = match element.kind {
+            ElementKind::Process | ElementKind::BoundaryEvent | ElementKind::EventSubProcess => true,
+            ElementKind::StartEvent => element.event.is_some(),
+            _ => element.is_for_compensation,
+        };
+        if unsupported {
+            problems.push(format!(
+                "the element '{}' is a {} that cannot be activated by a modification",
+                element.id,
+                element.kind.bpmn_element_type()
+            ));
+            continue;
+        }
+        let mut ancestor = element.parent;
+        let mut inside_multi_instance = false;
+        while let Some(a) = ancestor {
+            inside_multi_instance |= graph.element(a).multi_instance.is_some();
+            ancestor = graph.element(a).parent;
+        }
+        if inside_multi_instance {
+            problems.push(format!(
+                "the element '{}' is inside a multi-instance activity, where activating is not supported",
+                element.id
+            ));
+            continue;
+        }
+        let parent = element.parent.unwrap_or(Process::ROOT);
+        let ancestor_key = instruction.ancestor_element_instance_key;
+        let candidates: Vec<i64> = members
+            .iter()
+            .copied()
+            .filter(|k| {
+                ctx.state
+                    .element_instances
+                    .get(k)
+                    .is_some_and(|i| i.element_idx == parent && i.state == LifecycleState::Activated)
+            })
+            .filter(|&k| ancestor_key <= 0 || is_ancestor(ctx.state, ancestor_key, k))
+            .collect();
+        let flow_scope_key = match candidates.as_slice() {
+            [one] => *one,
+            [] => {
+                problems.push(format!(
+                    "the element '{}' needs an active instance of its flow scope '{}'{}, but there is none; \
+                     activating a missing flow scope is not supported",
+                    element.id,
+                    graph.element(parent).id,
+                    if ancestor_key > 0 { format!(" below element instance '{ancestor_key}'") } else { String::new() }
+                ));
+                continue;
+            }
+            _ => {
+                problems.push(format!(
+                    "the element '{}' has more than one active instance of its flow scope '{}'; \
+                     name one with ancestorElementInstanceKey",
+                    element.id,
+                    graph.element(parent).id
+                ));
+                continue;
+            }
+        };
+        let mut variables = Vec::new();
+        for variable in &instruction.variable_instructions {
+            if variable.scope_id.is_empty() {
+                variables.push((Some(key), variable.variables.clone()));
+            } else if variable.scope_id == instruction.element_id {
+                variables.push((None, variable.variables.clone()));
+            } else {
+                let mut scope = flow_scope_key;
+                let mut found = None;
+                while scope >= 0 {
+                    let Some(instance) = ctx.state.element_instances.get(&scope) else { break };
+                    if *instance.value.element_id == *variable.scope_id {
+                        found = Some(scope);
+                        break;
+                    }
+                    scope = instance.value.flow_scope_key;
+                }
+                match found {
+                    Some(scope) => variables.push((Some(scope), variable.variables.clone())),
+                    None => problems.push(format!(
+                        "the variable scope '{}' is neither the element '{}' nor one of its flow scopes",
+                        variable.scope_id, element.id
+                    )),
+                }
+            }
+        }
+        activations.push(Activation { element: idx, flow_scope_key, variables });
+    }
+    let mut terminations = Vec::new();
+    for &terminate in &value.terminate_instructions {
+        let instance = ctx.state.element_instances.get(&terminate).filter(|_| members.contains(&terminate));
+        match instance {
+            Some(i) if terminate != key && i.state.can_transition_to(LifecycleState::Terminating) => {
+                terminations.push((terminate, i.value.clone()));
+            }
+            _ => problems.push(format!(
+                "the element instance '{terminate}' to terminate is not an active element of process instance '{key}'"
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return ctx.reject(
+            command,
+            RejectionType::InvalidArgument,
+            format!("Expected to modify process instance '{key}', but {}", problems.join("; ")),
+        );
+    }
+    let index = ctx.event(command, key, Intent::Modified, RecordValue::ProcessInstanceModification(value.clone()));
+    ctx.respond(command, index);
+    for activation in activations {
+        let element_key = ctx.next_key();
+        let record = root.value_for(activation.element, activation.flow_scope_key);
+        for (scope, document) in activation.variables {
+            let scope = scope.unwrap_or(element_key);
+            variables::merge_local(ctx, command, &record, scope, document);
+        }
+        ctx.command(command, element_key, Intent::ActivateElement, RecordValue::ProcessInstance(record));
+    }
+    for (terminate, record) in terminations {
+        ctx.command(command, terminate, Intent::TerminateElement, RecordValue::ProcessInstance(record));
+    }
+}

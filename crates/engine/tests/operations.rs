@@ -1,0 +1,133 @@
+//! Operator commands: deleting a process definition and modifying a running instance.
+
+mod support;
+
+use baton_engine::*;
+use serde_json::json;
+use support::*;
+
+fn delete(t: &mut TestEngine, key: i64) -> Record {
+    t.send(Command::new(
+        Intent::Delete,
+        -1,
+        RecordValue::ResourceDeletion(ResourceDeletionRecord { resource_key: key }),
+    ))
+}
+
+fn definition_keys(t: &TestEngine, id: &str) -> Vec<i64> {
+    t.state().versions.get(id).cloned().unwrap_or_default()
+}
+
+fn timer_start(job_type: &str) -> Bpmn {
+    let timer = r#"<bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R/PT1M</bpmn:timeCycle></bpmn:timerEventDefinition>"#;
+    Bpmn::process("p")
+        .element("startEvent", "tick", "", timer)
+        .service("task", job_type)
+        .end("end")
+        .chain(&["tick", "task", "end"])
+}
+
+#[test]
+fn a_deleted_definition_cannot_start_instances_and_the_previous_version_takes_over() {
+    let mut t = TestEngine::new();
+    let v1 = Bpmn::process("p").start("start").service("task", "v1").end("end").chain(&["start", "task", "end"]);
+    let v2 = Bpmn::process("p").start("start").service("task", "v2").end("end").chain(&["start", "task", "end"]);
+    t.deploy_ok(&v1);
+    let running = t.create("p", json!({}));
+    t.deploy_ok(&v2);
+    let keys = definition_keys(&t, "p");
+    assert_eq!(delete(&mut t, keys[0]).rejection, None, "a definition with a running instance can be deleted");
+    let by_key = t.send(Command::new(
+        Intent::Create,
+        -1,
+        RecordValue::ProcessInstanceCreation(ProcessInstanceCreationRecord {
+            bpmn_process_id: "".into(),
+            version: -1,
+            process_definition_key: keys[0],
+            variables: Document::new(),
+            process_instance_key: -1,
+            fetch_variables: Vec::new(),
+            awaiting_request_id: None,
+        }),
+    ));
+    assert_eq!(by_key.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
+    t.work("v1", json!({}));
+    assert!(t.is_completed(running), "running instances finish on their definition");
+    assert_eq!(delete(&mut t, keys[1]).rejection, None);
+    let gone = t.send(create_command("p", json!({}), Intent::Create));
+    assert_eq!(gone.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
+    t.deploy_ok(&v1);
+    let version = t.state().latest_process("p").map(|p| p.record.version);
+    assert_eq!(version, Some(3), "versions are never reused");
+    let again = delete(&mut t, keys[1]);
+    assert_eq!(again.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
+}
+
+#[test]
+fn deleting_the_latest_version_moves_the_timer_start_event_to_the_previous_one() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&timer_start("v1"));
+    t.deploy_ok(&timer_start("v2"));
+    let keys = definition_keys(&t, "p");
+    delete(&mut t, keys[1]);
+    let timers: Vec<i64> = t.state().timers.values().map(|timer| timer.process_definition_key).collect();
+    assert_eq!(timers, vec![keys[0]]);
+    delete(&mut t, keys[0]);
+    assert!(t.state().timers.is_empty());
+}
+
+fn modify(t: &mut TestEngine, instance: i64, activate: Vec<ActivateInstruction>, terminate: Vec<i64>) -> Record {
+    let value = ProcessInstanceModificationRecord {
+        process_instance_key: instance,
+        activate_instructions: activate,
+        terminate_instructions: terminate,
+    };
+    t.send(Command::new(Intent::Modify, instance, RecordValue::ProcessInstanceModification(value)))
+}
+
+fn activate(element_id: &str, variables: serde_json::Value) -> ActivateInstruction {
+    ActivateInstruction {
+        element_id: element_id.to_string(),
+        ancestor_element_instance_key: -1,
+        variable_instructions: vec![VariableInstruction { variables: object(variables), scope_id: String::new() }],
+    }
+}
+
+#[test]
+fn a_modification_moves_a_token_from_one_task_to_another_with_variables() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p")
+        .start("start")
+        .service("a", "a")
+        .service("b", "b")
+        .end("end")
+        .chain(&["start", "a", "b", "end"]);
+    t.deploy_ok(&model);
+    let pi = t.create("p", json!({}));
+    let a = t.activate("a", 1)[0].1.element_instance_key;
+    let answer = modify(&mut t, pi, vec![activate("b", json!({"fixed": true}))], vec![a]);
+    assert_eq!(answer.rejection, None);
+    assert_eq!(answer.intent, Intent::Modified);
+    assert!(t.activate("a", 1).is_empty(), "the job of the terminated task is canceled");
+    let jobs = t.activate("b", 1);
+    assert_eq!(jobs[0].1.variables["fixed"], json!(true));
+    t.complete(jobs[0].0, json!({}));
+    assert!(t.is_completed(pi));
+}
+
+#[test]
+fn an_invalid_modification_is_rejected_whole_and_changes_nothing() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p").start("start").service("a", "a").end("end").chain(&["start", "a", "end"]);
+    t.deploy_ok(&model);
+    let pi = t.create("p", json!({}));
+    let a = t.activate("a", 1)[0].1.element_instance_key;
+    let before = t.state().clone();
+    let answer = modify(&mut t, pi, vec![activate("nowhere", json!({}))], vec![a, 123]);
+    let reason = answer.rejection.expect("rejected").reason;
+    assert!(reason.contains("the element 'nowhere' could not be found"), "{reason}");
+    assert!(reason.contains("the element instance '123' to terminate is not an active element"), "{reason}");
+    assert_eq!(t.state().element_instances, before.element_instances);
+    let missing = modify(&mut t, 42, vec![], vec![]);
+    assert_eq!(missing.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
+}
