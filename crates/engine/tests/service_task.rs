@@ -80,14 +80,14 @@ fn every_job_based_task_kind_creates_a_job_of_its_type() {
             "userTask",
             "approve",
             "",
-            r#"<bpmn:extensionElements><zeebe:assignmentDefinition assignee="demo" candidateGroups="clerks, managers"/></bpmn:extensionElements>"#,
+            r#"<bpmn:extensionElements><zeebe:userTask/><zeebe:assignmentDefinition assignee="=owner" candidateGroups="clerks, managers"/></bpmn:extensionElements>"#,
         )
         .element("businessRuleTask", "rules", "", r#"<bpmn:extensionElements><zeebe:taskDefinition type="=&quot;dmn-&quot; + kind"/></bpmn:extensionElements>"#)
         .element("scriptTask", "script", "", r#"<bpmn:extensionElements><zeebe:taskDefinition type="script-worker"/><zeebe:taskHeaders><zeebe:header key="language" value="js"/></zeebe:taskHeaders></bpmn:extensionElements>"#)
         .end("end")
         .chain(&["start", "send", "approve", "rules", "script", "end"]);
     t.deploy_ok(&model);
-    let pi = t.create("p", json!({"kind": "risk"}));
+    let pi = t.create("p", json!({"kind": "risk", "owner": "demo"}));
 
     let jobs = t.activate("mail", 1);
     assert_eq!(jobs[0].1.retries, 5);
@@ -110,7 +110,7 @@ fn every_job_based_task_kind_creates_a_job_of_its_type() {
     t.complete(jobs[0].0, json!({}));
 
     assert!(t.is_completed(pi));
-    assert_eq!(t.final_variables(pi), json!({"kind": "risk", "approved": true}));
+    assert_eq!(t.final_variables(pi), json!({"kind": "risk", "owner": "demo", "approved": true}));
 }
 
 #[test]

@@ -447,6 +447,17 @@ pub struct JobDefinition {
     pub retries: Text,
     /// `zeebe:taskHeaders`, in document order.
     pub headers: Vec<(String, String)>,
+    /// Headers computed when the job is created (a user task's FEEL assignee, due date, …).
+    pub dynamic_headers: Vec<DynamicHeader>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamicHeader {
+    pub name: String,
+    pub expression: Expression,
+    /// The header holds a JSON list of strings (candidate groups and users): a FEEL list, or a
+    /// comma-separated string.
+    pub list: bool,
 }
 
 /// Job type of Zeebe's job-based user tasks.

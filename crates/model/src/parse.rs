@@ -11,8 +11,8 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    CalledElement, Definitions, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx, JobDefinition, Mapping,
-    MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
+    CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx,
+    JobDefinition, Mapping, MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
 use crate::timer::{Schedule, TimerKind};
 
@@ -950,17 +950,9 @@ impl<'a> Reader<'a> {
                     });
                 }
             }
-            ElementKind::UserTask => {
-                if ext.user_task.is_some() {
-                    self.problems.push(at(
-                        &id,
-                        unsupported(name, " with zeebe:userTask (a Camunda user task)")
-                            + "; only job worker user tasks are",
-                    ));
-                } else {
-                    element.job = Some(self.user_task_job(&id, &ext));
-                }
-            }
+            // A Camunda user task (`zeebe:userTask`) runs as a job-based user task too: the
+            // tasklist (or a worker) completes it through its job.
+            ElementKind::UserTask => element.job = Some(self.user_task_job(&id, &ext)),
             _ => {}
         }
     }
@@ -1125,7 +1117,7 @@ impl<'a> Reader<'a> {
             }
         };
         let headers = self.headers(id, headers);
-        Some(JobDefinition { job_type: job_type?, retries: retries?, headers })
+        Some(JobDefinition { job_type: job_type?, retries: retries?, headers, dynamic_headers: Vec::new() })
     }
 
     fn script(&mut self, id: &str, node: Node) -> Option<Script> {
@@ -1147,51 +1139,35 @@ impl<'a> Reader<'a> {
     /// form and schedule for the tasklist.
     fn user_task_job(&mut self, id: &str, ext: &Extensions) -> JobDefinition {
         let mut headers = self.headers(id, ext.task_headers);
-        let static_header = |problems: &mut Vec<Problem>, node: Option<Node>, attribute: &str, header: &str| {
-            let value = node.and_then(|n| attr(n, attribute))?;
-            if value.starts_with('=') {
-                // The engine passes headers through verbatim; it does not evaluate them.
-                problems.push(at(
-                    id,
-                    format!("{attribute} '{value}': expressions are not supported here yet; use a static value"),
-                ));
-                return None;
+        let mut dynamic_headers = Vec::new();
+        let attributes = [
+            (ext.assignment, "assignee", "io.camunda.zeebe:assignee", false),
+            (ext.assignment, "candidateGroups", "io.camunda.zeebe:candidateGroups", true),
+            (ext.assignment, "candidateUsers", "io.camunda.zeebe:candidateUsers", true),
+            (ext.schedule, "dueDate", "io.camunda.zeebe:dueDate", false),
+            (ext.schedule, "followUpDate", "io.camunda.zeebe:followUpDate", false),
+            (ext.form, "formKey", "io.camunda.zeebe:formKey", false),
+            (ext.form, "formId", "io.camunda.zeebe:formId", false),
+        ];
+        for (node, attribute, header, list) in attributes {
+            let Some(value) = node.and_then(|n| attr(n, attribute)) else { continue };
+            match self.text(id, value, &format!("the {attribute}")) {
+                Some(Text::Static(value)) if list => {
+                    let items: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                    headers.push((header.to_string(), serde_json::to_string(&items).unwrap_or_default()));
+                }
+                Some(Text::Static(value)) => headers.push((header.to_string(), value)),
+                Some(Text::Expression(expression)) => {
+                    dynamic_headers.push(DynamicHeader { name: header.to_string(), expression, list });
+                }
+                None => {}
             }
-            Some((header.to_string(), value.to_string()))
-        };
-        let problems = &mut self.problems;
-        if let Some(h) = static_header(problems, ext.assignment, "assignee", "io.camunda.zeebe:assignee") {
-            headers.push(h);
-        }
-        for (attribute, header) in [
-            ("candidateGroups", "io.camunda.zeebe:candidateGroups"),
-            ("candidateUsers", "io.camunda.zeebe:candidateUsers"),
-        ] {
-            if let Some((key, value)) = static_header(problems, ext.assignment, attribute, header) {
-                let list: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-                headers.push((key, serde_json::to_string(&list).unwrap_or_default()));
-            }
-        }
-        for (attribute, header) in
-            [("dueDate", "io.camunda.zeebe:dueDate"), ("followUpDate", "io.camunda.zeebe:followUpDate")]
-        {
-            if let Some(h) = static_header(problems, ext.schedule, attribute, header) {
-                headers.push(h);
-            }
-        }
-        if let Some(h) = static_header(problems, ext.form, "formKey", "io.camunda.zeebe:formKey") {
-            headers.push(h);
-        }
-        if ext.form.and_then(|f| attr(f, "formId")).is_some() {
-            problems.push(at(
-                id,
-                "linked forms (zeebe:formDefinition formId) are not supported; use an embedded form (formKey)",
-            ));
         }
         JobDefinition {
             job_type: Text::Static(USER_TASK_JOB_TYPE.to_string()),
             retries: Text::Static("1".to_string()),
             headers,
+            dynamic_headers,
         }
     }
 

@@ -40,8 +40,26 @@ impl ElementBehavior for JobTask {
             Text::Expression(expression) => variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now)
                 .map_err(Failure::extract_value)? as i32,
         };
-        let custom_headers: Document =
+        let mut custom_headers: Document =
             definition.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        for header in &definition.dynamic_headers {
+            let value = variables::evaluate(ctx.state, inst.key, &header.expression, ctx.now)
+                .map_err(Failure::extract_value)?;
+            let text = match (value, header.list) {
+                (serde_json::Value::Null, _) => continue,
+                (serde_json::Value::String(text), true) => {
+                    let items: Vec<&str> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                    serde_json::to_string(&items).unwrap_or_default()
+                }
+                (serde_json::Value::String(text), false) => text,
+                (list @ serde_json::Value::Array(_), true) => list.to_string(),
+                (other, _) => {
+                    let expected = if header.list { "ARRAY" } else { "STRING" };
+                    return Err(Failure::extract_value(variables::unexpected(&header.expression, expected, &other)));
+                }
+            };
+            custom_headers.insert(header.name.clone(), serde_json::Value::String(text));
+        }
         let job = JobRecord {
             job_type: job_type.clone(),
             retries,
