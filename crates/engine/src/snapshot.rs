@@ -44,6 +44,30 @@ pub fn decode(bytes: &[u8]) -> Result<State, String> {
     serde_json::from_slice(json).map_err(|error| format!("the snapshot cannot be decoded: {error}"))
 }
 
+/// A map whose keys are not strings or numbers (JSON object keys cannot be tuples), stored as a
+/// list of entries.
+pub(crate) mod map_as_entries {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+        map: &BTreeMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D, K, V>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Vec::<(K, V)>::deserialize(deserializer).map(|entries| entries.into_iter().collect())
+    }
+}
+
 impl Serialize for DeployedProcess {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.record.serialize(serializer)

@@ -181,7 +181,7 @@ pub struct State {
     pub message_start_correlations: BTreeSet<(i64, Arc<str>)>,
     /// (bpmn process id, correlation key) → the active instance a message start event started
     /// with that key: Zeebe allows one at a time.
-    #[serde(default)]
+    #[serde(default, with = "crate::snapshot::map_as_entries")]
     pub active_start_keys: BTreeMap<(Arc<str>, String), i64>,
     /// The reverse of `active_start_keys`, to release the key when the instance ends.
     #[serde(default)]

@@ -219,6 +219,8 @@ impl TestEngine {
             replayed.replay(record);
         }
         assert_eq!(replayed.state(), self.engine.state(), "replayed state differs from live state");
+        let restored = snapshot::decode(&snapshot::encode(self.engine.state())).expect("the snapshot decodes");
+        assert_eq!(&restored, self.engine.state(), "a snapshot does not restore the state");
     }
 
     pub fn deploy(&mut self, xml: &str) -> Record {
