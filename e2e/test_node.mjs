@@ -268,6 +268,43 @@ test('delete resource: no new instances of a deleted process', async ({ zeebe })
   await assert.rejects(zeebe.deleteResource({ resourceKey: String(target.processDefinitionKey) }), (error) => /^5 NOT_FOUND:/.test(error.message))
 })
 
+test('migrate: a running instance moves to the next version', async ({ zeebe }) => {
+  const v1 = await zeebe.deployResource({ processFilename: join(fixtures, 'features.bpmn') })
+  const source = v1.deployments.find((d) => d.process.bpmnProcessId === 'e2e_modify').process
+  const created = await zeebe.createProcessInstance({ bpmnProcessId: 'e2e_modify', version: source.version, variables: {} })
+  const v2 = await zeebe.deployResource({ processFilename: join(fixtures, 'modify_v2.bpmn') })
+  const target = v2.deployments[0].process
+  await assert.rejects(
+    zeebe.migrateProcessInstance({
+      processInstanceKey: created.processInstanceKey,
+      migrationPlan: { targetProcessDefinitionKey: String(target.processDefinitionKey), mappingInstructions: [] },
+    }),
+    (error) => /^3 INVALID_ARGUMENT:.*stuck/.test(error.message),
+  )
+  await zeebe.migrateProcessInstance({
+    processInstanceKey: created.processInstanceKey,
+    migrationPlan: {
+      targetProcessDefinitionKey: String(target.processDefinitionKey),
+      mappingInstructions: [{ sourceElementId: 'stuck', targetElementId: 'unstuck' }],
+    },
+  })
+  const jobs = await waitFor(async () => {
+    const activated = await zeebe.activateJobs({ type: 'e2e-stuck', worker: 'e2e', maxJobsToActivate: 1, timeout: 60_000, requestTimeout: 1_000 })
+    return activated.length ? activated : null
+  }, 'the migrated job')
+  assert.equal(jobs[0].elementId, 'unstuck')
+  assert.equal(String(jobs[0].processDefinitionKey), String(target.processDefinitionKey))
+  await zeebe.completeJob({ jobKey: jobs[0].key, variables: {} })
+  await waitFor(async () => {
+    try {
+      await zeebe.cancelProcessInstance(created.processInstanceKey)
+      return null
+    } catch (error) {
+      return /^5 NOT_FOUND:/.test(error.message) ? true : null
+    }
+  }, 'the instance to complete on the new version')
+})
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-node-'))
   const server = startServer(join(dataDir, 'data'))

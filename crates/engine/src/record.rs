@@ -74,6 +74,7 @@ pub enum ValueType {
     Escalation,
     ResourceDeletion,
     ProcessInstanceModification,
+    ProcessInstanceMigration,
 }
 
 impl ValueType {
@@ -98,6 +99,7 @@ impl ValueType {
             ValueType::CompensationSubscription => "COMPENSATION_SUBSCRIPTION",
             ValueType::ResourceDeletion => "RESOURCE_DELETION",
             ValueType::ProcessInstanceModification => "PROCESS_INSTANCE_MODIFICATION",
+            ValueType::ProcessInstanceMigration => "PROCESS_INSTANCE_MIGRATION",
             ValueType::Escalation => "ESCALATION",
         }
     }
@@ -170,6 +172,10 @@ pub enum Intent {
     // Process instance modification
     Modify,
     Modified,
+    // Process instance migration (element instances, jobs, incidents: MIGRATED)
+    Migrate,
+    Migrated,
+    ElementMigrated,
     // Escalation
     Escalated,
     NotEscalated,
@@ -226,6 +232,9 @@ impl Intent {
             Intent::Delete => "DELETE",
             Intent::Modify => "MODIFY",
             Intent::Modified => "MODIFIED",
+            Intent::Migrate => "MIGRATE",
+            Intent::Migrated => "MIGRATED",
+            Intent::ElementMigrated => "ELEMENT_MIGRATED",
             Intent::Broadcasted => "BROADCASTED",
             Intent::Escalated => "ESCALATED",
             Intent::NotEscalated => "NOT_ESCALATED",
@@ -280,6 +289,7 @@ pub enum RecordValue {
     Escalation(EscalationRecord),
     ResourceDeletion(ResourceDeletionRecord),
     ProcessInstanceModification(ProcessInstanceModificationRecord),
+    ProcessInstanceMigration(ProcessInstanceMigrationRecord),
 }
 
 impl RecordValue {
@@ -304,6 +314,7 @@ impl RecordValue {
             RecordValue::CompensationSubscription(_) => ValueType::CompensationSubscription,
             RecordValue::ResourceDeletion(_) => ValueType::ResourceDeletion,
             RecordValue::ProcessInstanceModification(_) => ValueType::ProcessInstanceModification,
+            RecordValue::ProcessInstanceMigration(_) => ValueType::ProcessInstanceMigration,
             RecordValue::Escalation(_) => ValueType::Escalation,
         }
     }
@@ -693,4 +704,14 @@ pub struct VariableInstruction {
     pub variables: Document,
     /// The element whose instance gets the variables; empty: the process instance.
     pub scope_id: String,
+}
+
+/// Migrating a running process instance to another process definition: every active element
+/// instance moves to the element its mapping instruction names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInstanceMigrationRecord {
+    pub process_instance_key: i64,
+    pub target_process_definition_key: i64,
+    /// (source element id, target element id).
+    pub mapping_instructions: Vec<(String, String)>,
 }

@@ -73,6 +73,14 @@ pub fn record(record: &Record) -> String {
                 let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));
             }
         }
+        RecordValue::ProcessInstanceMigration(value) => {
+            let _ = write!(
+                line,
+                " to={} mappings={}",
+                value.target_process_definition_key,
+                value.mapping_instructions.len()
+            );
+        }
         RecordValue::ResourceDeletion(value) => {
             let _ = write!(line, " {}", value.resource_key);
         }

@@ -418,7 +418,7 @@ impl State {
                     self.deleted_processes.insert(value.resource_key);
                 }
             }
-            RecordValue::ProcessInstanceModification(_) => {}
+            RecordValue::ProcessInstanceModification(_) | RecordValue::ProcessInstanceMigration(_) => {}
             RecordValue::SignalSubscription(value) => match record.intent {
                 Intent::Created => {
                     self.signal_subscriptions.insert(record.key, value.clone());
@@ -507,6 +507,19 @@ impl State {
                 );
             }
             Intent::ElementActivated => self.set_lifecycle(key, LifecycleState::Activated),
+            Intent::ElementMigrated => {
+                let graph = self.graph_of(value.process_definition_key).clone();
+                let Some(&element_idx) = graph.by_id.get(&value.element_id) else {
+                    panic!(
+                        "element {} is not in process {}. This indicates data corruption.",
+                        value.element_id, value.bpmn_process_id
+                    );
+                };
+                if let Some(instance) = self.element_instances.get_mut(&key) {
+                    instance.value = value.clone();
+                    instance.element_idx = element_idx;
+                }
+            }
             Intent::ElementCompleting => self.set_lifecycle(key, LifecycleState::Completing),
             Intent::ElementTerminating => self.set_lifecycle(key, LifecycleState::Terminating),
             Intent::ElementCompleted | Intent::ElementTerminated => {
@@ -605,6 +618,12 @@ impl State {
                 self.update_job(key, value, state);
             }
             Intent::ErrorThrown => self.update_job(key, value, JobState::ErrorThrown),
+            Intent::Migrated => {
+                if let Some(job) = self.jobs.get_mut(&key) {
+                    // Same state and indexes (type and key do not change): only what it belongs to.
+                    job.record = value.clone();
+                }
+            }
             Intent::RetriesUpdated | Intent::TimeoutUpdated => {
                 let state = self.jobs.get(&key).map(|j| j.state);
                 if let Some(state) = state {
@@ -885,6 +904,11 @@ impl State {
 
     fn apply_incident(&mut self, record: &Record, value: &IncidentRecord) {
         match record.intent {
+            Intent::Migrated => {
+                if let Some(incident) = self.incidents.get_mut(&record.key) {
+                    *incident = value.clone();
+                }
+            }
             Intent::Created => {
                 self.incidents.insert(record.key, value.clone());
                 if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {

@@ -131,3 +131,44 @@ fn an_invalid_modification_is_rejected_whole_and_changes_nothing() {
     let missing = modify(&mut t, 42, vec![], vec![]);
     assert_eq!(missing.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
 }
+
+fn migrate(t: &mut TestEngine, instance: i64, target: i64, mappings: &[(&str, &str)]) -> Record {
+    let value = ProcessInstanceMigrationRecord {
+        process_instance_key: instance,
+        target_process_definition_key: target,
+        mapping_instructions: mappings.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+    };
+    t.send(Command::new(Intent::Migrate, instance, RecordValue::ProcessInstanceMigration(value)))
+}
+
+#[test]
+fn a_migrated_instance_continues_on_the_target_definition() {
+    let mut t = TestEngine::new();
+    let v1 = Bpmn::process("p").start("start").service("charge", "pay").end("end").chain(&["start", "charge", "end"]);
+    let v2 = Bpmn::process("p")
+        .start("start")
+        .service("charge_card", "pay")
+        .service("notify", "notify")
+        .end("end")
+        .chain(&["start", "charge_card", "notify", "end"]);
+    t.deploy_ok(&v1);
+    let pi = t.create("p", json!({}));
+    t.deploy_ok(&v2);
+    let target = definition_keys(&t, "p")[1];
+    let unmapped = migrate(&mut t, pi, target, &[]);
+    let reason = unmapped.rejection.expect("rejected").reason;
+    assert!(reason.contains("no mapping instruction is defined for the active element 'charge'"), "{reason}");
+    let wrong_type = migrate(&mut t, pi, target, &[("charge", "end")]);
+    assert!(wrong_type.rejection.expect("rejected").reason.contains("the types must match"));
+    let answer = migrate(&mut t, pi, target, &[("charge", "charge_card")]);
+    assert_eq!(answer.rejection, None);
+    assert_eq!(answer.intent, Intent::Migrated);
+    let jobs = t.activate("pay", 1);
+    assert_eq!(&*jobs[0].1.element_id, "charge_card");
+    assert_eq!(jobs[0].1.process_definition_key, target);
+    t.complete(jobs[0].0, json!({}));
+    t.work("notify", json!({}));
+    assert!(t.is_completed(pi), "the instance took the target's path");
+    let missing = migrate(&mut t, 42, target, &[]);
+    assert_eq!(missing.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
+}

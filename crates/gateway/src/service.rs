@@ -420,9 +420,29 @@ impl Gateway for GatewayService {
 
     async fn migrate_process_instance(
         &self,
-        _request: Request<proto::MigrateProcessInstanceRequest>,
+        request: Request<proto::MigrateProcessInstanceRequest>,
     ) -> Result<Response<proto::MigrateProcessInstanceResponse>, Status> {
-        Err(not_supported("MigrateProcessInstance"))
+        let request = request.into_inner();
+        let key = request.process_instance_key;
+        let Some(plan) = request.migration_plan else {
+            return Err(Status::invalid_argument("Expected a 'migrationPlan', but none was given"));
+        };
+        let value = baton_engine::ProcessInstanceMigrationRecord {
+            process_instance_key: key,
+            target_process_definition_key: plan.target_process_definition_key,
+            mapping_instructions: plan
+                .mapping_instructions
+                .into_iter()
+                .map(|m| (m.source_element_id, m.target_element_id))
+                .collect(),
+        };
+        let command = baton_engine::Command::new(
+            baton_engine::Intent::Migrate,
+            key,
+            baton_engine::RecordValue::ProcessInstanceMigration(value),
+        );
+        self.on_key(key, command).await?;
+        Ok(Response::new(proto::MigrateProcessInstanceResponse {}))
     }
 
     async fn update_job_timeout(

@@ -8,6 +8,7 @@ mod incident;
 mod job;
 pub(crate) mod job_batch;
 mod message;
+mod migration;
 mod modification;
 mod resource;
 mod timer;
@@ -35,6 +36,7 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
         (RecordValue::Message(value), Intent::Publish) => message::publish(ctx, command, value),
         (RecordValue::Message(_), Intent::Expire) => message::expire(ctx, command),
         (RecordValue::Timer(_), Intent::Trigger) => timer::trigger(ctx, command),
+        (RecordValue::ProcessInstanceMigration(value), Intent::Migrate) => migration::migrate(ctx, command, value),
         (RecordValue::ResourceDeletion(value), Intent::Delete) => resource::delete(ctx, command, value),
         (RecordValue::ProcessInstanceModification(value), Intent::Modify) => modification::modify(ctx, command, value),
         (RecordValue::Signal(value), Intent::Broadcast) => crate::bpmn::signals::broadcast(ctx, command, value),
