@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use baton_engine::{
-    Command, Engine, Intent, JobBatchRecord, Output, Record, RecordValue, RequestId, SideEffect, State,
+    Command, Engine, Intent, JobBatchRecord, JobRecord, Output, Record, RecordValue, RequestId, SideEffect, State,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -102,6 +102,10 @@ pub(crate) struct Partition {
     awaiting_sweep_at: usize,
     queries: Vec<QueryFn>,
     scheduler_idle_until_ms: i64,
+    /// Jobs activated for a caller who left before the answer (a worker that hung up): they
+    /// are failed back with their retries untouched at the start of the next batch, so they do
+    /// not stay locked until their deadline.
+    give_back: Vec<Command>,
 }
 
 impl Partition {
@@ -135,6 +139,7 @@ impl Partition {
             awaiting_sweep_at: AWAITING_SWEEP_MIN,
             queries: Vec::new(),
             scheduler_idle_until_ms: i64::MIN,
+            give_back: Vec::new(),
         }
     }
 
@@ -153,6 +158,7 @@ impl Partition {
         loop {
             let now = wall_clock_ms();
             let due = self.engine.next_due_ms().map(|due| due.max(self.scheduler_idle_until_ms));
+            let due = if self.give_back.is_empty() { due } else { Some(now) };
             let first = match due {
                 Some(due) if due <= now => match receiver.try_recv() {
                     Ok(request) => Some(request),
@@ -176,6 +182,9 @@ impl Partition {
             let now = self.tick();
             let mut control = None;
             let mut disconnected = false;
+            for command in std::mem::take(&mut self.give_back) {
+                self.engine.process_into(command, now, &mut self.output);
+            }
             if let Some(request) = first {
                 self.admit(request, now, &mut control);
             }
@@ -291,8 +300,18 @@ impl Partition {
         for response in self.output.responses.drain(..) {
             let request_id = response.request_id;
             let reply = self.batch_replies.remove(&request_id).or_else(|| self.awaiting.remove(&request_id));
-            if let Some(reply) = reply {
-                let _ = reply.send(Ok(Some(response.record)));
+            if let Some(reply) = reply
+                && let Err(Ok(Some(record))) = reply.send(Ok(Some(response.record)))
+                && let RecordValue::JobBatch(batch) = record.value
+            {
+                for (key, job) in batch.job_keys.into_iter().zip(batch.jobs) {
+                    let value = JobRecord {
+                        retries: job.retries,
+                        error_message: "The worker went away before the job was handed to it".to_string(),
+                        ..JobRecord::default()
+                    };
+                    self.give_back.push(Command::new(Intent::Fail, key, RecordValue::Job(value)));
+                }
             }
         }
         for (_, reply) in self.batch_replies.drain() {

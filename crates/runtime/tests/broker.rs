@@ -267,3 +267,21 @@ async fn in_memory_the_file_exporter_starts_over_each_run() {
     assert_eq!(positions, (1..=positions.len() as u64).collect::<Vec<_>>());
     assert!(!positions.is_empty());
 }
+
+#[tokio::test]
+async fn jobs_activated_for_a_caller_who_left_are_given_back_at_once() {
+    let broker = Broker::open(memory(1)).expect("open");
+    deploy(&broker, "order", &["charge"]).await;
+    create(&broker, "order", json!({})).await;
+    // Held still, the partition takes the activation only after its caller has gone.
+    let pause = broker.pause_partition(1).await.expect("pause");
+    let gone = tokio::time::timeout(Duration::ZERO, broker.activate_jobs(activation("charge", 1, None))).await;
+    assert!(gone.is_err(), "the caller gave up before the answer");
+    drop(pause);
+    let started = std::time::Instant::now();
+    let jobs = broker.activate_jobs(activation("charge", 1, Some(Duration::from_secs(30)))).await.expect("activate");
+    assert_eq!(jobs.len(), 1, "the job is activatable again");
+    assert!(started.elapsed() < Duration::from_secs(10), "not locked until its deadline");
+    assert_eq!(jobs[0].1.retries, 3, "giving a job back costs no retry");
+    broker.shutdown().await.expect("shutdown");
+}
