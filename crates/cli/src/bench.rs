@@ -15,10 +15,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
+use baton_engine::{Command, Document, Intent, JobRecord, ProcessInstanceCreationRecord, RecordValue, Resource};
 use baton_gateway::proto;
 use baton_gateway::proto::gateway_client::GatewayClient;
 use baton_gateway::{GatewayConfig, ServeError};
-use baton_runtime::{Broker, Options};
+use baton_runtime::{ActivateJobs, Broker, Error as RuntimeError, Options};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -84,6 +85,10 @@ pub struct BenchArgs {
     /// Variables every job completion sets, as a JSON object.
     #[arg(long, value_name = "JSON")]
     pub job_vars: Option<String>,
+    /// Drive the engine through its Rust API in this process (the library shape: no network,
+    /// no protobuf) instead of through the gRPC gateway as real Zeebe clients do.
+    #[arg(long)]
+    pub embedded: bool,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), Failure> {
@@ -110,6 +115,7 @@ struct Plan {
     partitions: u32,
     stop: Stop,
     storage: Storage,
+    embedded: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -167,6 +173,7 @@ impl Plan {
             partitions,
             stop,
             storage,
+            embedded: args.embedded,
         })
     }
 
@@ -257,6 +264,7 @@ impl Report {
             "duration_s": round(self.elapsed.as_secs_f64()),
             "concurrency": plan.concurrency,
             "durable": plan.durable(),
+            "embedded": plan.embedded,
             "partitions": plan.partitions,
             "instances_per_s": round(self.instances_per_s()),
             "p50_ms": round(self.percentile_ms(0.50)),
@@ -276,9 +284,14 @@ impl Report {
             Storage::Temporary => "durable (fsync), data in a temporary directory".to_string(),
             Storage::Dir(dir) => format!("durable (fsync), data in {}", dir.display()),
         };
+        let access = if plan.embedded {
+            "embedded: drivers and workers call the engine's Rust API"
+        } else {
+            "gRPC gateway on loopback"
+        };
         format!(
             "model        {} (process {}, job types: {job_types})\n\
-             engine       {storage}, {} partition(s), gRPC gateway on loopback\n\
+             engine       {storage}, {} partition(s), {access}\n\
              load         {} concurrent instances (create with result), one streaming worker per job type\n\
              completed    {} instances in {:.2} s ({} back-pressure retries)\n\
              throughput   {:.0} instances/s, {:.0} records/s\n\
@@ -420,6 +433,9 @@ impl Shared {
 }
 
 async fn load(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow::Result<Report> {
+    if plan.embedded {
+        return load_embedded(engine, args, plan).await;
+    }
     let mut deployer = engine.connect().await?;
     let deployment = deployer
         .deploy_resource(proto::DeployResourceRequest {
@@ -521,6 +537,200 @@ async fn load(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow::Result<
         records,
         backpressure_retries: shared.backpressure_retries.load(Ordering::Relaxed),
     })
+}
+
+/// The same load through the engine's Rust API: drivers create with result, one long-polling
+/// worker per job type completes each job it gets in its own task.
+async fn load_embedded(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow::Result<Report> {
+    let broker = engine.broker.clone();
+    let deployed = broker
+        .deploy(vec![Resource { name: plan.resource_name.clone(), content: plan.xml.clone() }])
+        .await
+        .context("the deployment failed")?;
+    if let Some(rejection) = deployed.rejection {
+        bail!("the engine refused the model: {}", rejection.reason);
+    }
+    let instance_variables = document(&plan.instance_variables)?;
+    let job_variables = Arc::new(document(&plan.job_variables)?);
+
+    let (stopping, _) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        claimed: AtomicU64::new(0),
+        backpressure_retries: AtomicU64::new(0),
+        failure: OnceLock::new(),
+        failed: AtomicBool::new(false),
+        stopping,
+    });
+    let mut workers = Vec::new();
+    for job_type in &plan.job_types {
+        let (broker, job_type, variables, shared) =
+            (broker.clone(), job_type.clone(), job_variables.clone(), shared.clone());
+        workers.push(tokio::spawn(async move {
+            if let Err(error) = work_embedded(&broker, &job_type, variables, &shared).await {
+                shared.fail(format!("worker for job type '{}': {error}", &*job_type));
+            }
+        }));
+    }
+    let watchdog = tokio::spawn(watch_incidents(broker.clone(), shared.clone()));
+    let progress = progress_bar(args.json, plan.stop);
+    let records_before = engine.records_written().await?;
+    let started = Instant::now();
+    let deadline = match plan.stop {
+        Stop::Count(_) => None,
+        Stop::After(duration) => Some(started + duration),
+    };
+    let mut drivers = Vec::new();
+    for _ in 0..plan.concurrency {
+        let (broker, shared, progress) = (broker.clone(), shared.clone(), progress.clone());
+        let creation = ProcessInstanceCreationRecord {
+            bpmn_process_id: Arc::from(plan.process_id.as_str()),
+            version: -1,
+            process_definition_key: -1,
+            variables: instance_variables.clone(),
+            process_instance_key: -1,
+            fetch_variables: Vec::new(),
+            awaiting_request_id: None,
+        };
+        let stop = plan.stop;
+        drivers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while claim(&shared, stop, deadline) {
+                let started = Instant::now();
+                match create_embedded(&broker, &creation, &shared).await {
+                    Ok(()) => {
+                        latencies.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        progress.inc(1);
+                    }
+                    Err(error) => {
+                        shared.fail(error);
+                        break;
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for driver in drivers {
+        latencies_us.extend(driver.await.context("a driver task panicked")?);
+    }
+    let elapsed = started.elapsed();
+    progress.finish_and_clear();
+    shared.stopping.send_replace(true);
+    watchdog.await.context("the incident watchdog panicked")?;
+    for worker in workers {
+        worker.await.context("a worker task panicked")?;
+    }
+    if shared.failed.load(Ordering::Acquire) {
+        let failure = shared.failure.get().cloned().unwrap_or_else(|| "unknown failure".to_string());
+        bail!("the benchmark stopped: {failure}");
+    }
+    let records = engine.records_written().await?.saturating_sub(records_before);
+    latencies_us.sort_unstable();
+    Ok(Report {
+        completed: latencies_us.len() as u64,
+        elapsed,
+        latencies_us,
+        records,
+        backpressure_retries: shared.backpressure_retries.load(Ordering::Relaxed),
+    })
+}
+
+fn document(text: &str) -> anyhow::Result<Document> {
+    if text.is_empty() {
+        return Ok(Document::new());
+    }
+    match serde_json::from_str(text)? {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => bail!("variables must be a JSON object"),
+    }
+}
+
+fn claim(shared: &Shared, stop: Stop, deadline: Option<Instant>) -> bool {
+    if shared.failed.load(Ordering::Acquire) {
+        return false;
+    }
+    match (stop, deadline) {
+        (Stop::Count(count), _) => shared.claimed.fetch_add(1, Ordering::Relaxed) < count,
+        (Stop::After(_), Some(deadline)) => Instant::now() < deadline,
+        (Stop::After(_), None) => false,
+    }
+}
+
+async fn create_embedded(
+    broker: &Broker,
+    creation: &ProcessInstanceCreationRecord,
+    shared: &Shared,
+) -> Result<(), String> {
+    loop {
+        match broker.create_instance_with_result(creation.clone(), INSTANCE_TIMEOUT).await {
+            Ok(record) => match record.rejection {
+                None => return Ok(()),
+                Some(rejection) => return Err(format!("creating an instance failed: {}", rejection.reason)),
+            },
+            Err(RuntimeError::Backpressure(_)) => {
+                shared.backpressure_retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(BACKPRESSURE_PAUSE).await;
+            }
+            Err(error) => return Err(format!("creating an instance failed: {error}")),
+        }
+    }
+}
+
+async fn work_embedded(
+    broker: &Broker,
+    job_type: &str,
+    variables: Arc<Document>,
+    shared: &Arc<Shared>,
+) -> Result<(), String> {
+    let mut stopping = shared.stopping.subscribe();
+    let request = ActivateJobs {
+        job_type: job_type.to_string(),
+        worker: "baton-bench".to_string(),
+        timeout_ms: millis(JOB_TIMEOUT),
+        max_jobs_to_activate: 256,
+        fetch_variables: Vec::new(),
+        request_timeout: Some(Duration::from_secs(1)),
+    };
+    loop {
+        let jobs = tokio::select! {
+            jobs = broker.activate_jobs(request.clone()) => jobs,
+            _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let jobs = match jobs {
+            Ok(jobs) => jobs,
+            Err(RuntimeError::Backpressure(_)) => {
+                shared.backpressure_retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(BACKPRESSURE_PAUSE).await;
+                continue;
+            }
+            Err(_) if *shared.stopping.borrow() => return Ok(()),
+            Err(error) => return Err(format!("activating jobs failed: {error}")),
+        };
+        for (key, _) in jobs {
+            let (broker, variables, shared) = (broker.clone(), variables.clone(), shared.clone());
+            tokio::spawn(async move {
+                let value = JobRecord { variables: (*variables).clone(), ..JobRecord::default() };
+                loop {
+                    let command = Command::new(Intent::Complete, key, RecordValue::Job(value.clone()));
+                    match broker.execute_on_key(key, command).await {
+                        Ok(record) if record.rejection.is_none() => return,
+                        Ok(record) if *shared.stopping.borrow() => return drop(record),
+                        Ok(record) => {
+                            let reason = record.rejection.map(|r| r.reason).unwrap_or_default();
+                            return shared.fail(format!("completing job {key} failed: {reason}"));
+                        }
+                        Err(RuntimeError::Backpressure(_)) => {
+                            shared.backpressure_retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(BACKPRESSURE_PAUSE).await;
+                        }
+                        Err(_) if *shared.stopping.borrow() => return,
+                        Err(error) => return shared.fail(format!("completing job {key} failed: {error}")),
+                    }
+                }
+            });
+        }
+    }
 }
 
 /// Ends the run as soon as an instance raises an incident: no worker resolves incidents, so the
