@@ -74,6 +74,30 @@ struct Active {
     pending: Vec<u8>,
 }
 
+/// What [`Log::prepare_sync`] left to do: an `fdatasync` of the active segment (through its own
+/// handle, so it can run on any thread) and of the directory when a segment was created.
+#[derive(Debug)]
+pub struct SyncTicket {
+    file: Option<File>,
+    dir: Option<PathBuf>,
+    base: u64,
+    len: u64,
+    last: Option<u64>,
+    path: PathBuf,
+}
+
+impl SyncTicket {
+    pub fn sync(&self) -> Result<()> {
+        if let Some(file) = &self.file {
+            file.sync_data().map_err(io_err("sync log segment", &self.path))?;
+        }
+        if let Some(dir) = &self.dir {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
 /// An open log. See the crate documentation.
 #[derive(Debug)]
 pub struct Log {
@@ -185,6 +209,57 @@ impl Log {
             self.poisoned = true;
         }
         result
+    }
+
+    /// The first half of [`Log::sync`], so that the slow half can run on another thread while
+    /// this one goes on appending: writes everything appended so far to the operating system and
+    /// returns a ticket whose [`SyncTicket::sync`] makes it durable. Hand the ticket back to
+    /// [`Log::synced`] afterwards. Records appended after this call are not covered.
+    pub fn prepare_sync(&mut self) -> Result<SyncTicket> {
+        self.check_poisoned()?;
+        let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.last_mut()) else {
+            return Ok(SyncTicket { file: None, dir: None, base: 0, len: 0, last: None, path: PathBuf::new() });
+        };
+        if let Err(error) = flush_pending(active, &segment.path) {
+            self.poisoned = true;
+            return Err(error);
+        }
+        let file = if self.options.fsync {
+            match active.file.try_clone() {
+                Ok(file) => Some(file),
+                Err(source) => {
+                    self.poisoned = true;
+                    return Err(Error::Io { action: "duplicate the handle of", path: segment.path.clone(), source });
+                }
+            }
+        } else {
+            None
+        };
+        let dir = (self.options.fsync && self.dir_dirty).then(|| self.dir.clone());
+        self.dir_dirty = false;
+        Ok(SyncTicket {
+            file,
+            dir,
+            base: segment.base,
+            len: segment.len,
+            last: segment.last,
+            path: segment.path.clone(),
+        })
+    }
+
+    /// Records what `ticket` made durable (after its [`SyncTicket::sync`] returned `Ok`).
+    pub fn synced(&mut self, ticket: SyncTicket) {
+        if let Some(segment) = self.segments.iter_mut().find(|segment| segment.base == ticket.base) {
+            segment.durable_len = segment.durable_len.max(ticket.len);
+            if ticket.last.is_some() {
+                segment.durable_last = segment.durable_last.max(ticket.last);
+            }
+        }
+    }
+
+    /// A failed [`SyncTicket::sync`] poisons the log, as a failed [`Log::sync`] does.
+    pub fn sync_failed(&mut self) {
+        self.poisoned = true;
     }
 
     /// Iterates durable records with position ≥ `position`, across segments. Records appended

@@ -103,6 +103,31 @@ fn read_from_sees_only_synced_records() {
 }
 
 #[test]
+fn a_sync_prepared_here_and_run_elsewhere_covers_what_was_appended_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), 1 << 20);
+    log.append(&expected(1..=10)).unwrap();
+    let ticket = log.prepare_sync().unwrap();
+    // Appended after the ticket: not covered by it.
+    log.append(&expected(11..=15)).unwrap();
+    std::thread::spawn(move || ticket.sync().map(|()| ticket))
+        .join()
+        .unwrap()
+        .map(|ticket| log.synced(ticket))
+        .unwrap();
+    assert_eq!(log.durable_position(), Some(10));
+    assert_eq!(read_all(&log, 0), expected(1..=10));
+    let next = log.prepare_sync().unwrap();
+    next.sync().unwrap();
+    log.synced(next);
+    assert_eq!(log.durable_position(), Some(15));
+    drop(log);
+    let (reopened, recovery) = open(dir.path(), 1 << 20);
+    assert!(recovery.truncation.is_none());
+    assert_eq!(read_all(&reopened, 0), expected(1..=15));
+}
+
+#[test]
 fn non_increasing_positions_are_rejected_and_append_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);

@@ -9,6 +9,7 @@
 //! rest of the runtime talks to it only through the request queue.
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, OnceLock};
@@ -102,6 +103,12 @@ pub(crate) struct Partition {
     awaiting_sweep_at: usize,
     queries: Vec<QueryFn>,
     scheduler_idle_until_ms: i64,
+    /// Batches written to the log and waiting for the sync that makes them durable; nothing of
+    /// a batch leaves before that.
+    written: VecDeque<Written>,
+    /// A sync runs on the sync thread, covering this many of the oldest `written` batches.
+    syncing: Option<usize>,
+    sync_thread: Option<SyncThread>,
     /// Jobs activated for a caller who left before the answer (a worker that hung up): they
     /// are failed back with their retries untouched at the start of the next batch, so they do
     /// not stay locked until their deadline.
@@ -140,6 +147,9 @@ impl Partition {
             queries: Vec::new(),
             scheduler_idle_until_ms: i64::MIN,
             give_back: Vec::new(),
+            written: VecDeque::new(),
+            syncing: None,
+            sync_thread: None,
         }
     }
 
@@ -149,13 +159,33 @@ impl Partition {
         let now = self.tick();
         self.engine.process_into(command, now, &mut self.output);
         self.commit()?;
-        self.dispatch();
-        Ok(())
+        self.flush()
     }
 
     /// The batch loop; returns when stopped, when every handle is gone, or on a storage failure.
     pub fn run(mut self, receiver: Receiver<Request>) {
         loop {
+            if let Err(error) = self.poll_sync(false) {
+                return self.fail(error);
+            }
+            if self.syncing.is_some() {
+                // The log is syncing: work on whatever is queued meanwhile, or else wait for the
+                // sync so its batch can be answered.
+                match receiver.try_recv() {
+                    Ok(request) => {
+                        if let Some(done) = self.batch(Some(request), &receiver) {
+                            return self.done(done);
+                        }
+                    }
+                    Err(TryRecvError::Empty) => {
+                        if let Err(error) = self.poll_sync(true) {
+                            return self.fail(error);
+                        }
+                    }
+                    Err(TryRecvError::Disconnected) => return self.finish(true),
+                }
+                continue;
+            }
             let now = wall_clock_ms();
             let due = self.engine.next_due_ms().map(|due| due.max(self.scheduler_idle_until_ms));
             let due = if self.give_back.is_empty() { due } else { Some(now) };
@@ -179,6 +209,16 @@ impl Partition {
                 },
             };
 
+            if let Some(done) = self.batch(first, &receiver) {
+                return self.done(done);
+            }
+        }
+    }
+
+    /// Takes `first` and whatever else is queued (up to the batch size) into one batch,
+    /// processes and writes it. `Some` when the partition is done.
+    fn batch(&mut self, first: Option<Request>, receiver: &Receiver<Request>) -> Option<Done> {
+        {
             let now = self.tick();
             let mut control = None;
             let mut disconnected = false;
@@ -203,17 +243,20 @@ impl Partition {
             self.schedule(now);
 
             if let Err(error) = self.commit() {
-                return self.fail(error);
+                return Some(Done::Failed(error));
             }
-            self.dispatch();
-            self.maybe_snapshot();
+            if control.is_some() || disconnected {
+                // Nothing may be left unanswered when the partition stops or holds still.
+                if let Err(error) = self.flush() {
+                    return Some(Done::Failed(error));
+                }
+            }
+            if let Err(error) = self.maybe_snapshot() {
+                return Some(Done::Failed(error));
+            }
 
             match control {
-                Some(Control::Stop { snapshot, reply }) => {
-                    let result = self.close(snapshot);
-                    let _ = reply.send(result);
-                    return;
-                }
+                Some(Control::Stop { snapshot, reply }) => return Some(Done::Stop { snapshot, reply }),
                 Some(Control::Pause { paused, resume }) => {
                     let _ = paused.send(());
                     // Returns when the test resumes or drops its guard.
@@ -222,8 +265,9 @@ impl Partition {
                 None => {}
             }
             if disconnected {
-                return self.finish(true);
+                return Some(Done::Finish);
             }
+            None
         }
     }
 
@@ -283,23 +327,101 @@ impl Partition {
         }
     }
 
-    /// Makes the batch durable. Until this returns `Ok`, nothing of the batch may leave.
+    /// Writes the batch to the log and queues it until a sync makes it durable (in memory, it
+    /// leaves at once). Until that sync, nothing of the batch may leave.
     fn commit(&mut self) -> Result<(), Error> {
-        if self.output.records.is_empty() {
+        let batch = Written {
+            output: std::mem::take(&mut self.output),
+            replies: std::mem::take(&mut self.batch_replies),
+            queries: std::mem::take(&mut self.queries),
+        };
+        if !batch.output.records.is_empty() {
+            if let Some(storage) = &mut self.storage {
+                storage.write(&batch.output.records)?;
+            }
+            self.records_since_snapshot += batch.output.records.len() as u64;
+        }
+        if self.storage.is_none() || (self.written.is_empty() && batch.output.records.is_empty()) {
+            // Nothing to wait for: an empty batch (queries, empty activations) is answered
+            // now, unless earlier batches still wait, whose answers must go first.
+            self.dispatch(batch);
             return Ok(());
         }
-        if let Some(storage) = &mut self.storage {
-            storage.append(&self.output.records)?;
+        self.written.push_back(batch);
+        self.start_sync()
+    }
+
+    /// Starts syncing everything written so far, unless a sync is running already (the next
+    /// one will cover what is written meanwhile).
+    fn start_sync(&mut self) -> Result<(), Error> {
+        if self.syncing.is_some() || self.written.is_empty() {
+            return Ok(());
         }
-        self.records_since_snapshot += self.output.records.len() as u64;
+        let Some(storage) = &mut self.storage else {
+            return Ok(());
+        };
+        let ticket = storage.prepare_sync()?;
+        let thread = self.sync_thread.get_or_insert_with(|| SyncThread::start(self.id));
+        if thread.tickets.send(ticket).is_err() {
+            return Err(Error::Storage(format!("partition {}: the log's sync thread is gone", self.id)));
+        }
+        self.syncing = Some(self.written.len());
         Ok(())
     }
 
-    /// After commit: answers, queries, subscribers, the exporter and waiting workers.
-    fn dispatch(&mut self) {
-        for response in self.output.responses.drain(..) {
+    /// Finishes the running sync if it is done (or, with `wait`, once it is): its batches are
+    /// durable and leave, and the next sync starts for what was written meanwhile.
+    fn poll_sync(&mut self, wait: bool) -> Result<(), Error> {
+        let (Some(count), Some(thread)) = (self.syncing, &self.sync_thread) else {
+            return Ok(());
+        };
+        let done = if wait {
+            thread
+                .done
+                .recv()
+                .map_err(|_| Error::Storage(format!("partition {}: the log's sync thread died", self.id)))?
+        } else {
+            match thread.done.try_recv() {
+                Ok(done) => done,
+                Err(TryRecvError::Empty) => return Ok(()),
+                Err(TryRecvError::Disconnected) => {
+                    return Err(Error::Storage(format!("partition {}: the log's sync thread died", self.id)));
+                }
+            }
+        };
+        self.syncing = None;
+        let Some(storage) = &mut self.storage else {
+            return Ok(());
+        };
+        match done {
+            (ticket, Ok(())) => storage.synced(ticket),
+            (_, Err(error)) => return Err(storage.sync_failed(error)),
+        }
+        for _ in 0..count {
+            if let Some(batch) = self.written.pop_front() {
+                self.dispatch(batch);
+            }
+        }
+        self.start_sync()
+    }
+
+    /// Waits until every written batch is durable and answered.
+    fn flush(&mut self) -> Result<(), Error> {
+        loop {
+            self.start_sync()?;
+            if self.syncing.is_none() {
+                return Ok(());
+            }
+            self.poll_sync(true)?;
+        }
+    }
+
+    /// After its sync: answers, queries, subscribers, the exporter and waiting workers.
+    fn dispatch(&mut self, batch: Written) {
+        let Written { mut output, mut replies, queries } = batch;
+        for response in output.responses.drain(..) {
             let request_id = response.request_id;
-            let reply = self.batch_replies.remove(&request_id).or_else(|| self.awaiting.remove(&request_id));
+            let reply = replies.remove(&request_id).or_else(|| self.awaiting.remove(&request_id));
             if let Some(reply) = reply
                 && let Err(Ok(Some(record))) = reply.send(Ok(Some(response.record)))
                 && let RecordValue::JobBatch(batch) = record.value
@@ -314,10 +436,10 @@ impl Partition {
                 }
             }
         }
-        for (_, reply) in self.batch_replies.drain() {
+        for (_, reply) in replies.drain() {
             let _ = reply.send(Ok(None));
         }
-        for query in self.queries.drain(..) {
+        for query in queries {
             let state = self.engine.state();
             // A panicking query must not take the partition down; its caller sees the reply
             // dropped.
@@ -328,7 +450,7 @@ impl Partition {
 
         let publish = self.records.receiver_count() > 0;
         if publish || self.exporter.is_some() {
-            let records: Vec<Arc<Record>> = self.output.records.drain(..).map(Arc::new).collect();
+            let records: Vec<Arc<Record>> = output.records.drain(..).map(Arc::new).collect();
             if publish {
                 for record in &records {
                     // Lagging subscribers lag; nobody else waits for them.
@@ -338,11 +460,9 @@ impl Partition {
             if let Some(exporter) = &mut self.exporter {
                 exporter.export(records);
             }
-        } else {
-            self.output.records.clear();
         }
 
-        for effect in self.output.side_effects.drain(..) {
+        for effect in output.side_effects.drain(..) {
             match effect {
                 SideEffect::JobsAvailable { job_type } => self.waiters.notify(&job_type),
             }
@@ -354,14 +474,17 @@ impl Partition {
         }
     }
 
-    fn maybe_snapshot(&mut self) {
+    fn maybe_snapshot(&mut self) -> Result<(), Error> {
         if self.records_since_snapshot < self.snapshot_period_records {
-            return;
+            return Ok(());
         }
+        // A snapshot holds the state after every written record: they must be durable first.
+        self.flush()?;
         if let Err(error) = self.snapshot() {
             // The log still holds everything: a failed snapshot only makes recovery longer.
             tracing::error!(partition = self.id, "snapshot failed: {error}");
         }
+        Ok(())
     }
 
     fn snapshot(&mut self) -> Result<(), Error> {
@@ -378,7 +501,8 @@ impl Partition {
     /// Stops the partition: a final snapshot (unless simulating a crash), then releases the
     /// log and the exporter, so the directory can be opened again as soon as this returns.
     fn close(mut self, snapshot: bool) -> Result<(), Error> {
-        let result = if snapshot { self.snapshot() } else { Ok(()) };
+        let flushed = self.flush();
+        let result = flushed.and_then(|()| if snapshot { self.snapshot() } else { Ok(()) });
         self.answer_all(|| Error::Unavailable("the partition has stopped".to_string()));
         drop(self.exporter.take());
         drop(self.storage.take());
@@ -405,9 +529,65 @@ impl Partition {
     }
 
     fn answer_all(&mut self, error: impl Fn() -> Error) {
-        for (_, reply) in self.batch_replies.drain().chain(self.awaiting.drain()) {
+        let written: Vec<Written> = self.written.drain(..).collect();
+        let written_replies = written.into_iter().flat_map(|batch| batch.replies.into_iter());
+        for (_, reply) in self.batch_replies.drain().chain(written_replies).chain(self.awaiting.drain()) {
             let _ = reply.send(Err(error()));
         }
+    }
+
+    /// Ends the loop as `batch` decided.
+    fn done(self, done: Done) {
+        match done {
+            Done::Stop { snapshot, reply } => {
+                let result = self.close(snapshot);
+                let _ = reply.send(result);
+            }
+            Done::Finish => self.finish(true),
+            Done::Failed(error) => self.fail(error),
+        }
+    }
+}
+
+/// A batch written to the log, with what leaves once it is durable.
+struct Written {
+    output: Output,
+    replies: HashMap<RequestId, Reply>,
+    queries: Vec<QueryFn>,
+}
+
+/// How the batch loop ends.
+enum Done {
+    Stop { snapshot: bool, reply: oneshot::Sender<Result<(), Error>> },
+    Finish,
+    Failed(Error),
+}
+
+/// The thread that runs a partition's `fdatasync`s, so that the partition thread processes the
+/// next batch meanwhile (it is answered once its own sync is done).
+struct SyncThread {
+    tickets: std::sync::mpsc::Sender<baton_log::SyncTicket>,
+    done: Receiver<(baton_log::SyncTicket, Result<(), baton_log::Error>)>,
+}
+
+impl SyncThread {
+    fn start(partition_id: u32) -> SyncThread {
+        let (tickets, work) = std::sync::mpsc::channel::<baton_log::SyncTicket>();
+        let (report, done) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name(format!("baton-sync-{partition_id}")).spawn(move || {
+            // Ends when the partition drops its sender.
+            for ticket in work {
+                let result = ticket.sync();
+                if report.send((ticket, result)).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Err(error) = spawned {
+            // Without the thread every sync reports the failure, and the partition stops.
+            tracing::error!(partition = partition_id, "cannot start the log's sync thread: {error}");
+        }
+        SyncThread { tickets, done }
     }
 }
 

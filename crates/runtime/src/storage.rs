@@ -154,7 +154,16 @@ impl Storage {
     }
 
     /// Appends a batch and makes it durable with one sync (group commit).
+    #[cfg(test)]
     pub fn append(&mut self, records: &[Record]) -> Result<(), Error> {
+        self.write(records)?;
+        let storage_error =
+            |error: baton_log::Error| Error::Storage(format!("partition {}: {error}", self.partition_id));
+        self.log.sync().map_err(storage_error)
+    }
+
+    /// Appends a batch without waiting for it to be durable: see [`Storage::prepare_sync`].
+    pub fn write(&mut self, records: &[Record]) -> Result<(), Error> {
         self.buffer.clear();
         self.frames.clear();
         for record in records {
@@ -167,8 +176,22 @@ impl Storage {
             self.frames.iter().map(|&(position, start, end)| (position, &self.buffer[start..end])).collect();
         let storage_error =
             |error: baton_log::Error| Error::Storage(format!("partition {}: {error}", self.partition_id));
-        self.log.append(&frames).map_err(storage_error)?;
-        self.log.sync().map_err(storage_error)
+        self.log.append(&frames).map_err(storage_error)
+    }
+
+    /// Everything written so far reaches the operating system; the ticket's `sync` (on any
+    /// thread) makes it durable, and [`Storage::synced`] records that.
+    pub fn prepare_sync(&mut self) -> Result<baton_log::SyncTicket, Error> {
+        self.log.prepare_sync().map_err(|error| Error::Storage(format!("partition {}: {error}", self.partition_id)))
+    }
+
+    pub fn synced(&mut self, ticket: baton_log::SyncTicket) {
+        self.log.synced(ticket);
+    }
+
+    pub fn sync_failed(&mut self, error: baton_log::Error) -> Error {
+        self.log.sync_failed();
+        Error::Storage(format!("partition {}: {error}", self.partition_id))
     }
 
     /// Writes a snapshot of `engine`'s state, prunes old snapshots, and compacts the log below
