@@ -377,7 +377,7 @@ impl Broker {
         let command = Command::new(
             Intent::Create,
             -1,
-            RecordValue::Deployment(DeploymentRecord { resources, processes: Vec::new() }),
+            RecordValue::Deployment(DeploymentRecord { resources, ..DeploymentRecord::default() }),
         );
         let record = self.execute(DEPLOYMENT_PARTITION, command).await?;
         if record.rejection.is_some() {
@@ -391,6 +391,12 @@ impl Broker {
         let mut copy = deployment.clone();
         for process in &mut copy.processes {
             process.is_new = true;
+        }
+        for drg in &mut copy.decision_requirements {
+            drg.duplicate = false;
+        }
+        for decision in &mut copy.decisions {
+            decision.duplicate = false;
         }
         for partition_id in 2..=self.partition_count() {
             self.distribute(partition_id, record.key, &copy).await?;
@@ -915,6 +921,7 @@ fn repair_distribution(partitions: &mut [Partition]) -> Result<(), Error> {
                     resource_name: process.resource_name,
                     is_new: true,
                 }],
+                ..DeploymentRecord::default()
             };
             other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
         }
