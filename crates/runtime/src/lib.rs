@@ -925,6 +925,44 @@ fn repair_distribution(partitions: &mut [Partition]) -> Result<(), Error> {
             };
             other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
         }
+        let first_state = first.engine.state();
+        let missing: Vec<DeploymentRecord> = first_state
+            .decision_requirements
+            .values()
+            .filter(|drg| {
+                !other.engine.state().decision_requirements.contains_key(&drg.record.metadata.decision_requirements_key)
+            })
+            .map(|drg| {
+                let metadata = &drg.record.metadata;
+                let decisions = first_state
+                    .decisions
+                    .values()
+                    .filter(|d| d.decision_requirements_key == metadata.decision_requirements_key)
+                    .map(|d| baton_engine::DecisionRecord { duplicate: false, ..d.clone() })
+                    .collect();
+                DeploymentRecord {
+                    resources: vec![Resource {
+                        name: metadata.resource_name.clone(),
+                        content: drg.record.resource.clone(),
+                    }],
+                    decision_requirements: vec![baton_engine::DecisionRequirementsMetadata {
+                        duplicate: false,
+                        ..metadata.clone()
+                    }],
+                    decisions,
+                    ..DeploymentRecord::default()
+                }
+            })
+            .collect();
+        for deployment in missing {
+            let key = deployment.decision_requirements[0].decision_requirements_key;
+            tracing::info!(
+                partition = other.id,
+                decision_requirements = %deployment.decision_requirements[0].decision_requirements_id,
+                "distributing decisions that did not reach this partition"
+            );
+            other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
+        }
     }
     Ok(())
 }
