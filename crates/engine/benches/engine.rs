@@ -46,7 +46,7 @@ impl Driver {
         let mut engine = Engine::new(1);
         let deployment = DeploymentRecord {
             resources: vec![Resource { name: "model.bpmn".into(), content: xml.as_bytes().to_vec() }],
-            processes: Vec::new(),
+            ..DeploymentRecord::default()
         };
         let output = engine.process(Command::new(Intent::Create, -1, RecordValue::Deployment(deployment)), 0);
         assert!(output.records.iter().all(|r| r.rejection.is_none()), "the model deploys");

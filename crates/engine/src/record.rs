@@ -75,6 +75,9 @@ pub enum ValueType {
     ResourceDeletion,
     ProcessInstanceModification,
     ProcessInstanceMigration,
+    DecisionRequirements,
+    Decision,
+    DecisionEvaluation,
 }
 
 impl ValueType {
@@ -101,6 +104,9 @@ impl ValueType {
             ValueType::ProcessInstanceModification => "PROCESS_INSTANCE_MODIFICATION",
             ValueType::ProcessInstanceMigration => "PROCESS_INSTANCE_MIGRATION",
             ValueType::Escalation => "ESCALATION",
+            ValueType::DecisionRequirements => "DECISION_REQUIREMENTS",
+            ValueType::Decision => "DECISION",
+            ValueType::DecisionEvaluation => "DECISION_EVALUATION",
         }
     }
 }
@@ -179,6 +185,9 @@ pub enum Intent {
     // Escalation
     Escalated,
     NotEscalated,
+    // Decision evaluation (also FAILED)
+    Evaluate,
+    Evaluated,
 }
 
 impl Intent {
@@ -238,6 +247,8 @@ impl Intent {
             Intent::Broadcasted => "BROADCASTED",
             Intent::Escalated => "ESCALATED",
             Intent::NotEscalated => "NOT_ESCALATED",
+            Intent::Evaluate => "EVALUATE",
+            Intent::Evaluated => "EVALUATED",
         }
     }
 }
@@ -290,6 +301,9 @@ pub enum RecordValue {
     ResourceDeletion(ResourceDeletionRecord),
     ProcessInstanceModification(ProcessInstanceModificationRecord),
     ProcessInstanceMigration(ProcessInstanceMigrationRecord),
+    DecisionRequirements(DecisionRequirementsRecord),
+    Decision(DecisionRecord),
+    DecisionEvaluation(DecisionEvaluationRecord),
 }
 
 impl RecordValue {
@@ -316,6 +330,9 @@ impl RecordValue {
             RecordValue::ProcessInstanceModification(_) => ValueType::ProcessInstanceModification,
             RecordValue::ProcessInstanceMigration(_) => ValueType::ProcessInstanceMigration,
             RecordValue::Escalation(_) => ValueType::Escalation,
+            RecordValue::DecisionRequirements(_) => ValueType::DecisionRequirements,
+            RecordValue::Decision(_) => ValueType::Decision,
+            RecordValue::DecisionEvaluation(_) => ValueType::DecisionEvaluation,
         }
     }
 }
@@ -336,10 +353,107 @@ pub struct ProcessMetadata {
     pub is_new: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentRecord {
     pub resources: Vec<Resource>,
     pub processes: Vec<ProcessMetadata>,
+    #[serde(default)]
+    pub decision_requirements: Vec<DecisionRequirementsMetadata>,
+    #[serde(default)]
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// A DMN resource as deployed: its decision requirements graph (DRG), versioned by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRequirementsMetadata {
+    pub decision_requirements_id: String,
+    pub decision_requirements_name: String,
+    pub version: i32,
+    pub decision_requirements_key: i64,
+    pub resource_name: String,
+    pub checksum: u64,
+    /// True when an identical resource was deployed before and this names the existing version.
+    pub duplicate: bool,
+}
+
+/// A new DRG version; carries its resource so replay can rebuild the decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRequirementsRecord {
+    pub metadata: DecisionRequirementsMetadata,
+    pub resource: Vec<u8>,
+}
+
+/// A decision of a deployed DRG, versioned by its decision id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub decision_id: String,
+    pub decision_name: String,
+    pub version: i32,
+    pub decision_key: i64,
+    pub decision_requirements_id: String,
+    pub decision_requirements_key: i64,
+    /// As in the DRG's metadata.
+    pub duplicate: bool,
+}
+
+/// A decision evaluated: on request (`EVALUATE` → `EVALUATED` or `FAILED`) or by a business
+/// rule task (then the process fields are set; -1 and empty otherwise).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionEvaluationRecord {
+    /// The command addresses the decision by key (> 0) or by id (latest version).
+    pub decision_key: i64,
+    pub decision_id: String,
+    pub decision_name: String,
+    pub decision_version: i32,
+    pub decision_requirements_id: String,
+    pub decision_requirements_key: i64,
+    /// The command's variables.
+    pub variables: Document,
+    /// The called decision's output as JSON text (Zeebe's wire form).
+    pub decision_output: String,
+    pub evaluated_decisions: Vec<EvaluatedDecisionRecord>,
+    pub failed_decision_id: String,
+    pub evaluation_failure_message: String,
+    pub bpmn_process_id: String,
+    pub process_definition_key: i64,
+    pub process_instance_key: i64,
+    pub element_id: String,
+    pub element_instance_key: i64,
+}
+
+impl DecisionEvaluationRecord {
+    /// A request to evaluate a decision by id (`decision_key` ≤ 0) or by key.
+    pub fn request(decision_id: &str, decision_key: i64, variables: Document) -> Self {
+        DecisionEvaluationRecord {
+            decision_key,
+            decision_id: decision_id.to_string(),
+            decision_name: String::new(),
+            decision_version: -1,
+            decision_requirements_id: String::new(),
+            decision_requirements_key: -1,
+            variables,
+            decision_output: String::new(),
+            evaluated_decisions: Vec::new(),
+            failed_decision_id: String::new(),
+            evaluation_failure_message: String::new(),
+            bpmn_process_id: String::new(),
+            process_definition_key: -1,
+            process_instance_key: -1,
+            element_id: String::new(),
+            element_instance_key: -1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluatedDecisionRecord {
+    pub decision_id: String,
+    pub decision_name: String,
+    pub decision_key: i64,
+    pub decision_version: i32,
+    /// `DECISION_TABLE` or `LITERAL_EXPRESSION`.
+    pub decision_type: String,
+    pub decision_output: String,
 }
 
 /// A new process version; carries its resource so replay can rebuild the executable graph.
@@ -519,6 +633,7 @@ pub enum ErrorType {
     IoMappingError,
     UnhandledErrorEvent,
     CalledElementError,
+    DecisionEvaluationError,
     Unknown,
 }
 
@@ -531,6 +646,7 @@ impl ErrorType {
             ErrorType::IoMappingError => "IO_MAPPING_ERROR",
             ErrorType::UnhandledErrorEvent => "UNHANDLED_ERROR_EVENT",
             ErrorType::CalledElementError => "CALLED_ELEMENT_ERROR",
+            ErrorType::DecisionEvaluationError => "DECISION_EVALUATION_ERROR",
             ErrorType::Unknown => "UNKNOWN",
         }
     }

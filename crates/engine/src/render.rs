@@ -22,6 +22,26 @@ pub fn record(record: &Record) -> String {
             if !processes.is_empty() {
                 let _ = write!(line, " [{}]", processes.join(", "));
             }
+            let decisions: Vec<String> =
+                value.decisions.iter().map(|d| format!("{}:{}", d.decision_id, d.version)).collect();
+            if !decisions.is_empty() {
+                let _ = write!(line, " decisions [{}]", decisions.join(", "));
+            }
+        }
+        RecordValue::DecisionRequirements(value) => {
+            let _ = write!(line, " {}:{}", value.metadata.decision_requirements_id, value.metadata.version);
+        }
+        RecordValue::Decision(value) => {
+            let _ = write!(line, " {}:{} in {}", value.decision_id, value.version, value.decision_requirements_id);
+        }
+        RecordValue::DecisionEvaluation(value) => {
+            let _ = write!(line, " {}", value.decision_id);
+            if !value.decision_output.is_empty() {
+                let _ = write!(line, " {}", value.decision_output);
+            }
+            if !value.failed_decision_id.is_empty() {
+                let _ = write!(line, " failed {}: {}", value.failed_decision_id, value.evaluation_failure_message);
+            }
         }
         RecordValue::Process(value) => {
             let _ = write!(line, " {}:{}", value.bpmn_process_id, value.version);

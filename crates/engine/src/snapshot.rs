@@ -9,6 +9,8 @@
 //! - [`DeployedProcess`]: only its [`ProcessRecord`] is stored; the executable graph is derived
 //!   data and is rebuilt by parsing the resource again when the snapshot is read (the same thing
 //!   replaying the `PROCESS CREATED` event does).
+//! - [`DeployedDecisions`]: likewise, only its [`DecisionRequirementsRecord`]; the decisions are
+//!   compiled again from the resource.
 //! - [`ElementInstance`]: its join tokens are keyed by tuples, which JSON object keys cannot be,
 //!   so they are stored as a list of entries.
 
@@ -17,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use baton_model::{ElementIdx, FlowIdx};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::record::{ProcessInstanceRecord, ProcessRecord};
-use crate::state::{DeployedProcess, ElementInstance, EventTrigger, LifecycleState, State};
+use crate::record::{DecisionRequirementsRecord, ProcessInstanceRecord, ProcessRecord};
+use crate::state::{DeployedDecisions, DeployedProcess, ElementInstance, EventTrigger, LifecycleState, State};
 
 /// The first byte of every snapshot this build writes.
 const FORMAT_VERSION: u8 = 1;
@@ -90,6 +92,25 @@ impl<'de> Deserialize<'de> for DeployedProcess {
             ))
         })?;
         Ok(DeployedProcess { record, graph })
+    }
+}
+
+impl Serialize for DeployedDecisions {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.record.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeployedDecisions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let record = DecisionRequirementsRecord::deserialize(deserializer)?;
+        let decisions = baton_feel::dmn::Decisions::parse(&record.resource).map_err(|error| {
+            serde::de::Error::custom(format!(
+                "decision requirements {} (key {}) no longer parse: {error}",
+                record.metadata.decision_requirements_id, record.metadata.decision_requirements_key
+            ))
+        })?;
+        Ok(DeployedDecisions { record, decisions })
     }
 }
 

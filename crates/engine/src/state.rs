@@ -62,6 +62,20 @@ impl PartialEq for DeployedProcess {
     }
 }
 
+/// A deployed DRG version. Like a process graph, the compiled decisions are derived from the
+/// resource, so equality compares the recorded facts.
+#[derive(Debug, Clone)]
+pub struct DeployedDecisions {
+    pub record: DecisionRequirementsRecord,
+    pub decisions: baton_feel::dmn::Decisions,
+}
+
+impl PartialEq for DeployedDecisions {
+    fn eq(&self, other: &Self) -> bool {
+        self.record == other.record
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElementInstance {
     pub key: i64,
@@ -210,6 +224,18 @@ pub struct State {
     /// Deleted process definitions: no new instances; kept while instances of them may run.
     #[serde(default)]
     pub deleted_processes: BTreeSet<i64>,
+    /// Deployed DRG versions by key.
+    #[serde(default)]
+    pub decision_requirements: BTreeMap<i64, DeployedDecisions>,
+    /// decisionRequirementsId → DRG keys by ascending version.
+    #[serde(default)]
+    pub decision_requirements_versions: BTreeMap<String, Vec<i64>>,
+    /// Deployed decision versions by key.
+    #[serde(default)]
+    pub decisions: BTreeMap<i64, DecisionRecord>,
+    /// decisionId → decision keys by ascending version.
+    #[serde(default)]
+    pub decision_versions: BTreeMap<String, Vec<i64>>,
 }
 
 impl State {
@@ -252,6 +278,10 @@ impl State {
             compensations_by_throw: BTreeSet::new(),
             compensation_handlers: BTreeMap::new(),
             deleted_processes: BTreeSet::new(),
+            decision_requirements: BTreeMap::new(),
+            decision_requirements_versions: BTreeMap::new(),
+            decisions: BTreeMap::new(),
+            decision_versions: BTreeMap::new(),
         }
     }
 
@@ -295,6 +325,15 @@ impl State {
             return None;
         }
         self.processes.get(&process_definition_key)
+    }
+
+    pub fn latest_decision(&self, decision_id: &str) -> Option<&DecisionRecord> {
+        self.decision_versions.get(decision_id)?.last().and_then(|k| self.decisions.get(k))
+    }
+
+    pub fn latest_decision_requirements(&self, decision_requirements_id: &str) -> Option<&DeployedDecisions> {
+        let key = self.decision_requirements_versions.get(decision_requirements_id)?.last()?;
+        self.decision_requirements.get(key)
     }
 
     pub fn variable(&self, scope_key: i64, name: &str) -> Option<&Variable> {
@@ -433,7 +472,13 @@ impl State {
                 }
                 _ => {}
             },
+            RecordValue::DecisionRequirements(value) => self.apply_decision_requirements(record, value),
+            RecordValue::Decision(value) => {
+                self.decisions.insert(value.decision_key, value.clone());
+                self.decision_versions.entry(value.decision_id.clone()).or_default().push(value.decision_key);
+            }
             RecordValue::Deployment(_)
+            | RecordValue::DecisionEvaluation(_)
             | RecordValue::ProcessInstanceResult(_)
             | RecordValue::VariableDocument(_)
             | RecordValue::Signal(_)
@@ -457,6 +502,23 @@ impl State {
         });
         self.processes.insert(value.process_definition_key, DeployedProcess { record: value.clone(), graph });
         self.versions.entry(value.bpmn_process_id.clone()).or_default().push(value.process_definition_key);
+    }
+
+    fn apply_decision_requirements(&mut self, record: &Record, value: &DecisionRequirementsRecord) {
+        let metadata = &value.metadata;
+        let decisions = baton_feel::dmn::Decisions::parse(&value.resource).unwrap_or_else(|error| {
+            panic!(
+                "decision requirements {} (key {}) were accepted at deploy but no longer parse: {error}. \
+                 This indicates data corruption.",
+                metadata.decision_requirements_id, record.key
+            )
+        });
+        self.decision_requirements_versions
+            .entry(metadata.decision_requirements_id.clone())
+            .or_default()
+            .push(metadata.decision_requirements_key);
+        self.decision_requirements
+            .insert(metadata.decision_requirements_key, DeployedDecisions { record: value.clone(), decisions });
     }
 
     fn graph_of(&self, process_definition_key: i64) -> &Arc<Process> {

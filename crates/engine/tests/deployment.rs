@@ -92,11 +92,11 @@ fn a_deployment_of_several_resources_is_all_or_nothing() {
     let mut t = TestEngine::new();
     let good = Resource { name: "good.bpmn".into(), content: one_task("a").xml().into_bytes() };
     let bad = Resource { name: "bad.bpmn".into(), content: b"<not-bpmn/>".to_vec() };
-    let value = DeploymentRecord { resources: vec![good.clone(), bad], processes: vec![] };
+    let value = DeploymentRecord { resources: vec![good.clone(), bad], processes: vec![], ..Default::default() };
     let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)));
     assert!(response.rejection.is_some());
     assert!(t.state().processes.is_empty());
-    let value = DeploymentRecord { resources: vec![good], processes: vec![] };
+    let value = DeploymentRecord { resources: vec![good], processes: vec![], ..Default::default() };
     assert_eq!(t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value))).rejection, None);
 }
 

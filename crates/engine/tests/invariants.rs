@@ -9,7 +9,7 @@ use std::process::Command;
 const CORE: [&str; 3] = ["baton-engine", "baton-model", "baton-feel"];
 
 /// Crates the core may name directly in `[dependencies]`.
-const ALLOWED_DIRECT: [&str; 12] = [
+const ALLOWED_DIRECT: [&str; 14] = [
     "baton-feel",
     "baton-model",
     "serde",
@@ -20,6 +20,10 @@ const ALLOWED_DIRECT: [&str; 12] = [
     "dsntk-feel-parser",
     "dsntk-feel-evaluator",
     "dsntk-feel-temporal",
+    // DMN decisions (`baton_feel::dmn`): the model parser and the decision table compiler. They
+    // reach the network stack only through `dsntk-feel-evaluator`, like the FEEL crates.
+    "dsntk-model",
+    "dsntk-model-evaluator",
     // Timer schedules: calendar arithmetic and cron, pure functions of the times passed in.
     "jiff",
     "croner",

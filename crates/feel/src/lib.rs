@@ -14,6 +14,7 @@
 //! does not exist.
 
 mod convert;
+pub mod dmn;
 mod host;
 mod names;
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_engine::{
-    Command, Document, IncidentRecord, Intent, JobRecord, MessageRecord, ProcessInstanceCreationRecord,
-    ProcessMetadata, Record, RecordType, RecordValue, RejectionType, Resource, SignalRecord, VariableDocumentRecord,
-    VariableUpdateSemantic,
+    Command, DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobRecord, MessageRecord,
+    ProcessInstanceCreationRecord, ProcessMetadata, Record, RecordType, RecordValue, RejectionType, Resource,
+    SignalRecord, VariableDocumentRecord, VariableUpdateSemantic,
 };
 use baton_runtime::Error as RuntimeError;
 use tonic::{Code, Status};
@@ -143,13 +143,97 @@ fn process_metadata(process: &ProcessMetadata) -> proto::ProcessMetadata {
     }
 }
 
+/// Processes, then decisions, then decision requirements: the order Zeebe's gateway lists them.
 pub fn deploy_resource_response(record: &Record) -> Result<proto::DeployResourceResponse, Status> {
+    use proto::deployment::Metadata;
     let (key, processes) = deployment(record)?;
+    let RecordValue::Deployment(value) = &record.value else {
+        return Err(unexpected_answer(record, "deployment"));
+    };
+    let decisions = value.decisions.iter().map(|d| {
+        Metadata::Decision(proto::DecisionMetadata {
+            dmn_decision_id: d.decision_id.clone(),
+            dmn_decision_name: d.decision_name.clone(),
+            version: d.version,
+            decision_key: d.decision_key,
+            dmn_decision_requirements_id: d.decision_requirements_id.clone(),
+            decision_requirements_key: d.decision_requirements_key,
+            tenant_id: DEFAULT_TENANT.to_string(),
+        })
+    });
+    let requirements = value.decision_requirements.iter().map(|d| {
+        Metadata::DecisionRequirements(proto::DecisionRequirementsMetadata {
+            dmn_decision_requirements_id: d.decision_requirements_id.clone(),
+            dmn_decision_requirements_name: d.decision_requirements_name.clone(),
+            version: d.version,
+            decision_requirements_key: d.decision_requirements_key,
+            resource_name: d.resource_name.clone(),
+            tenant_id: DEFAULT_TENANT.to_string(),
+        })
+    });
     let deployments = processes
         .into_iter()
-        .map(|p| proto::Deployment { metadata: Some(proto::deployment::Metadata::Process(p)) })
+        .map(Metadata::Process)
+        .chain(decisions)
+        .chain(requirements)
+        .map(|metadata| proto::Deployment { metadata: Some(metadata) })
         .collect();
     Ok(proto::DeployResourceResponse { key, deployments, tenant_id: DEFAULT_TENANT.to_string() })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+pub fn evaluate_decision_command(request: &proto::EvaluateDecisionRequest) -> Result<Command, Status> {
+    check_tenant(&request.tenant_id)?;
+    if request.decision_key <= 0 && request.decision_id.trim().is_empty() {
+        return Err(Status::invalid_argument(
+            "Expected either a decision id or a valid decision key, but none provided",
+        ));
+    }
+    let variables = parse_variables("variables", &request.variables)?;
+    let value = DecisionEvaluationRecord::request(&request.decision_id, request.decision_key, variables);
+    Ok(Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(value)))
+}
+
+/// An evaluation that failed is still an answer (with the failed decision and the message), as
+/// in Zeebe; only an unknown decision is an error status.
+pub fn evaluate_decision_response(record: &Record) -> Result<proto::EvaluateDecisionResponse, Status> {
+    let RecordValue::DecisionEvaluation(value) = &record.value else {
+        return Err(unexpected_answer(record, "decision evaluation"));
+    };
+    let evaluated_decisions = value
+        .evaluated_decisions
+        .iter()
+        .map(|d| proto::EvaluatedDecision {
+            decision_key: d.decision_key,
+            decision_id: d.decision_id.clone(),
+            decision_name: d.decision_name.clone(),
+            decision_version: d.decision_version,
+            decision_type: d.decision_type.clone(),
+            decision_output: d.decision_output.clone(),
+            matched_rules: Vec::new(),
+            evaluated_inputs: Vec::new(),
+            tenant_id: DEFAULT_TENANT.to_string(),
+            decision_evaluation_instance_key: String::new(),
+        })
+        .collect();
+    #[allow(deprecated)]
+    Ok(proto::EvaluateDecisionResponse {
+        decision_key: value.decision_key,
+        decision_id: value.decision_id.clone(),
+        decision_name: value.decision_name.clone(),
+        decision_version: value.decision_version,
+        decision_requirements_id: value.decision_requirements_id.clone(),
+        decision_requirements_key: value.decision_requirements_key,
+        decision_output: value.decision_output.clone(),
+        evaluated_decisions,
+        failed_decision_id: value.failed_decision_id.clone(),
+        failure_message: value.evaluation_failure_message.clone(),
+        tenant_id: DEFAULT_TENANT.to_string(),
+        decision_instance_key: record.key,
+        decision_evaluation_key: record.key,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -290,9 +290,12 @@ impl Gateway for GatewayService {
 
     async fn evaluate_decision(
         &self,
-        _request: Request<proto::EvaluateDecisionRequest>,
+        request: Request<proto::EvaluateDecisionRequest>,
     ) -> Result<Response<proto::EvaluateDecisionResponse>, Status> {
-        Err(not_supported("EvaluateDecision (DMN decisions)"))
+        let command = convert::evaluate_decision_command(&request.into_inner())?;
+        // Every partition holds every decision; the deployment partition answers.
+        let record = convert::accepted(self.broker.execute(1, command).await)?;
+        Ok(Response::new(convert::evaluate_decision_response(&record)?))
     }
 
     async fn deploy_process(

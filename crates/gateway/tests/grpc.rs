@@ -372,3 +372,63 @@ async fn cancel_set_variables_and_stream() {
     assert_eq!(status.code(), Code::NotFound);
     server.stop().await;
 }
+
+const SHIPPING_DMN: &str = include_str!("../../engine/tests/fixtures/shipping.dmn");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_deploy_and_evaluate() {
+    let server = Server::start(2).await;
+    let mut client = server.client().await;
+    let deployment = deploy(&mut client, "shipping.dmn", SHIPPING_DMN).await;
+    let decisions: Vec<_> = deployment
+        .deployments
+        .iter()
+        .filter_map(|d| match &d.metadata {
+            Some(proto::deployment::Metadata::Decision(decision)) => Some(decision.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decisions.len(), 5);
+    assert_eq!(decisions[1].dmn_decision_id, "shippingCost");
+    assert_eq!(decisions[1].version, 1);
+    assert_eq!(decisions[1].dmn_decision_requirements_id, "shipping");
+    let Some(proto::deployment::Metadata::DecisionRequirements(drg)) = &deployment.deployments[5].metadata else {
+        panic!("expected decision requirements last: {deployment:?}");
+    };
+    assert_eq!(drg.dmn_decision_requirements_id, "shipping");
+    assert_eq!(drg.resource_name, "shipping.dmn");
+    assert_eq!(drg.decision_requirements_key, decisions[1].decision_requirements_key);
+
+    let request = proto::EvaluateDecisionRequest {
+        decision_id: "shippingCost".to_string(),
+        variables: r#"{"customer": {"orders": 4}, "weight": 7}"#.to_string(),
+        ..Default::default()
+    };
+    let response = client.evaluate_decision(request).await.expect("evaluates").into_inner();
+    assert_eq!(json(&response.decision_output), json(r#"{"carrier": "freight", "cost": 14}"#));
+    assert_eq!(response.decision_key, decisions[1].decision_key);
+    assert_eq!(response.decision_name, "Shipping cost");
+    assert_eq!(response.decision_version, 1);
+    assert_eq!(response.decision_requirements_id, "shipping");
+    assert_eq!(response.tenant_id, "<default>");
+    assert!(response.failed_decision_id.is_empty());
+    let evaluated: Vec<_> = response.evaluated_decisions.iter().map(|d| d.decision_id.as_str()).collect();
+    assert_eq!(evaluated, ["customerTier", "shippingCost"]);
+
+    let by_key = proto::EvaluateDecisionRequest {
+        decision_key: decisions[0].decision_key,
+        variables: r#"{"customer": {"orders": 10}}"#.to_string(),
+        ..Default::default()
+    };
+    let response = client.evaluate_decision(by_key).await.expect("evaluates").into_inner();
+    assert_eq!(response.decision_output, r#""gold""#);
+
+    let unknown = proto::EvaluateDecisionRequest { decision_id: "nope".to_string(), ..Default::default() };
+    let status = client.evaluate_decision(unknown).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().contains("'nope'"), "{}", status.message());
+
+    let neither = proto::EvaluateDecisionRequest::default();
+    assert_eq!(client.evaluate_decision(neither).await.unwrap_err().code(), Code::InvalidArgument);
+    server.stop().await;
+}

@@ -140,6 +140,8 @@ pub struct Element {
     pub multi_instance: Option<MultiInstance>,
     /// Call activities: the process they start.
     pub called_element: Option<CalledElement>,
+    /// Business rule tasks evaluated by the engine (`zeebe:calledDecision`).
+    pub called_decision: Option<CalledDecision>,
     /// `isForCompensation="true"`: a compensation handler, never entered by a sequence flow.
     pub is_for_compensation: bool,
     /// Activities with a compensation boundary event: the handler that undoes them.
@@ -147,6 +149,13 @@ pub struct Element {
 }
 
 /// `zeebe:calledElement` of a call activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalledDecision {
+    /// The decision id (its latest version); may be FEEL.
+    pub decision_id: Text,
+    pub result_variable: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalledElement {
     /// The BPMN process id of the child (its latest version); may be FEEL.

@@ -11,8 +11,9 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind, EventDefinition, FlowIdx,
-    JobDefinition, Mapping, MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
+    CalledDecision, CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind, EventDefinition,
+    FlowIdx, JobDefinition, Mapping, MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text,
+    USER_TASK_JOB_TYPE,
 };
 use crate::timer::{Schedule, TimerKind};
 
@@ -905,17 +906,14 @@ impl<'a> Reader<'a> {
             ElementKind::ServiceTask | ElementKind::SendTask => {
                 element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
             }
-            ElementKind::BusinessRuleTask => {
-                if ext.called_decision.is_some() {
-                    self.problems.push(at(
-                        &id,
-                        unsupported(name, " with zeebe:calledDecision (a DMN decision)")
-                            + "; use a job worker (zeebe:taskDefinition) instead",
-                    ));
-                } else {
-                    element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
-                }
-            }
+            ElementKind::BusinessRuleTask => match (ext.called_decision, ext.task_definition) {
+                (Some(_), Some(_)) => self.problems.push(at(
+                    &id,
+                    "a business rule task must have either zeebe:calledDecision or zeebe:taskDefinition, not both",
+                )),
+                (Some(called), None) => element.called_decision = self.called_decision(&id, called),
+                (None, _) => element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers),
+            },
             ElementKind::ScriptTask => match (ext.script, ext.task_definition) {
                 (Some(_), Some(_)) => self
                     .problems
@@ -1118,6 +1116,23 @@ impl<'a> Reader<'a> {
         };
         let headers = self.headers(id, headers);
         Some(JobDefinition { job_type: job_type?, retries: retries?, headers, dynamic_headers: Vec::new() })
+    }
+
+    fn called_decision(&mut self, id: &str, node: Node) -> Option<CalledDecision> {
+        let result_variable = attr(node, "resultVariable").filter(|v| !v.trim().is_empty());
+        if result_variable.is_none() {
+            self.problems
+                .push(at(id, "a business rule task must have a result variable (zeebe:calledDecision resultVariable)"));
+        }
+        let decision_id = match attr(node, "decisionId").filter(|v| !v.trim().is_empty()) {
+            None => {
+                self.problems
+                    .push(at(id, "a business rule task must name a decision (zeebe:calledDecision decisionId)"));
+                None
+            }
+            Some(value) => self.text(id, value, "the decision id"),
+        };
+        Some(CalledDecision { decision_id: decision_id?, result_variable: result_variable?.to_string() })
     }
 
     fn script(&mut self, id: &str, node: Node) -> Option<Script> {
@@ -1521,6 +1536,7 @@ fn new_element(
         boundary_events: Vec::new(),
         multi_instance: None,
         called_element: None,
+        called_decision: None,
         is_for_compensation: false,
         compensation_handler: None,
     }

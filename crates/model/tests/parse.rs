@@ -467,7 +467,7 @@ fn many_problems_in_one_model() {
            <bpmn:scriptTask id="bad_script"><bpmn:extensionElements><zeebe:script expression="=1 +" resultVariable="r" /></bpmn:extensionElements></bpmn:scriptTask>
            <bpmn:scriptTask id="no_result"><bpmn:extensionElements><zeebe:script expression="=1" /></bpmn:extensionElements></bpmn:scriptTask>
            <bpmn:scriptTask id="not_feel"><bpmn:extensionElements><zeebe:script expression="1" resultVariable="r" /></bpmn:extensionElements></bpmn:scriptTask>
-           <bpmn:businessRuleTask id="dmn"><bpmn:extensionElements><zeebe:calledDecision decisionId="d" resultVariable="r" /></bpmn:extensionElements></bpmn:businessRuleTask>
+           <bpmn:businessRuleTask id="dmn"><bpmn:extensionElements><zeebe:calledDecision decisionId="d" /></bpmn:extensionElements></bpmn:businessRuleTask>
            <bpmn:serviceTask id="multi"><bpmn:extensionElements><zeebe:taskDefinition type="x" /></bpmn:extensionElements>
              <bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics inputElement="item" /></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>
            <bpmn:serviceTask id="bad_type"><bpmn:extensionElements><zeebe:taskDefinition type="=a +" retries="many" /></bpmn:extensionElements></bpmn:serviceTask>
@@ -496,7 +496,7 @@ fn many_problems_in_one_model() {
         ("bad_script", &[&Expression::parse("1 +").unwrap_err().to_string()]),
         ("no_result", &["resultVariable"]),
         ("not_feel", &["must start with '='"]),
-        ("dmn", &["'businessRuleTask'", "zeebe:calledDecision", "not supported"]),
+        ("dmn", &["business rule task", "zeebe:calledDecision resultVariable"]),
         ("multi", &["multi-instance activity must have an input collection"]),
         ("bad_type", &["job type", &Expression::parse("a +").unwrap_err().to_string()]),
         ("bad_type", &["retries", "many"]),
@@ -980,4 +980,33 @@ fn link_problems_are_reported() {
     assert_problem(&problems, "entered", &["link catch event must not have incoming sequence flows"]);
     assert_problem(&problems, "outside", &["no link catch event named 'A'", "same scope"]);
     assert_eq!(problems.len(), 6, "{problems:#?}");
+}
+
+#[test]
+fn a_business_rule_task_calls_a_decision() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="rules"/>
+    <bpmn:businessRuleTask id="rules">
+      <bpmn:extensionElements>
+        <zeebe:calledDecision decisionId="=kind + &quot;Decision&quot;" resultVariable="result"/>
+      </bpmn:extensionElements>
+    </bpmn:businessRuleTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="rules" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let definitions = baton_model::parse(xml.as_bytes()).expect("parses");
+    let process = &definitions.processes[0];
+    let task = process.elements.iter().find(|e| &*e.id == "rules").expect("the task");
+    let called = task.called_decision.as_ref().expect("a called decision");
+    assert_eq!(called.result_variable, "result");
+    assert!(matches!(&called.decision_id, baton_model::Text::Expression(e) if e.source() == "kind + \"Decision\""));
+    assert!(task.job.is_none());
+
+    let without_result = xml.replace(r#" resultVariable="result""#, "");
+    let error = baton_model::parse(without_result.as_bytes()).expect_err("refused").to_string();
+    assert!(error.contains("rules") && error.contains("resultVariable"), "{error}");
 }

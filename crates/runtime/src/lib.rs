@@ -377,7 +377,7 @@ impl Broker {
         let command = Command::new(
             Intent::Create,
             -1,
-            RecordValue::Deployment(DeploymentRecord { resources, processes: Vec::new() }),
+            RecordValue::Deployment(DeploymentRecord { resources, ..DeploymentRecord::default() }),
         );
         let record = self.execute(DEPLOYMENT_PARTITION, command).await?;
         if record.rejection.is_some() {
@@ -391,6 +391,12 @@ impl Broker {
         let mut copy = deployment.clone();
         for process in &mut copy.processes {
             process.is_new = true;
+        }
+        for drg in &mut copy.decision_requirements {
+            drg.duplicate = false;
+        }
+        for decision in &mut copy.decisions {
+            decision.duplicate = false;
         }
         for partition_id in 2..=self.partition_count() {
             self.distribute(partition_id, record.key, &copy).await?;
@@ -915,7 +921,46 @@ fn repair_distribution(partitions: &mut [Partition]) -> Result<(), Error> {
                     resource_name: process.resource_name,
                     is_new: true,
                 }],
+                ..DeploymentRecord::default()
             };
+            other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
+        }
+        let first_state = first.engine.state();
+        let missing: Vec<DeploymentRecord> = first_state
+            .decision_requirements
+            .values()
+            .filter(|drg| {
+                !other.engine.state().decision_requirements.contains_key(&drg.record.metadata.decision_requirements_key)
+            })
+            .map(|drg| {
+                let metadata = &drg.record.metadata;
+                let decisions = first_state
+                    .decisions
+                    .values()
+                    .filter(|d| d.decision_requirements_key == metadata.decision_requirements_key)
+                    .map(|d| baton_engine::DecisionRecord { duplicate: false, ..d.clone() })
+                    .collect();
+                DeploymentRecord {
+                    resources: vec![Resource {
+                        name: metadata.resource_name.clone(),
+                        content: drg.record.resource.clone(),
+                    }],
+                    decision_requirements: vec![baton_engine::DecisionRequirementsMetadata {
+                        duplicate: false,
+                        ..metadata.clone()
+                    }],
+                    decisions,
+                    ..DeploymentRecord::default()
+                }
+            })
+            .collect();
+        for deployment in missing {
+            let key = deployment.decision_requirements[0].decision_requirements_key;
+            tracing::info!(
+                partition = other.id,
+                decision_requirements = %deployment.decision_requirements[0].decision_requirements_id,
+                "distributing decisions that did not reach this partition"
+            );
             other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
         }
     }

@@ -239,7 +239,7 @@ mod tests {
     /// Appends `count` rejected deployments (two records each) at timestamps from 1.
     fn fill(storage: &mut Storage, engine: &mut Engine, count: i64) {
         for timestamp in 1..=count {
-            let empty = DeploymentRecord { resources: Vec::new(), processes: Vec::new() };
+            let empty = DeploymentRecord::default();
             let output = engine.process(Command::new(Intent::Create, -1, RecordValue::Deployment(empty)), timestamp);
             storage.append(&output.records).expect("append");
         }

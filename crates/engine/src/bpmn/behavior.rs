@@ -39,6 +39,10 @@ impl Failure {
         Failure { error_type: ErrorType::CalledElementError, message }
     }
 
+    pub fn decision_evaluation(message: String) -> Failure {
+        Failure { error_type: ErrorType::DecisionEvaluationError, message }
+    }
+
     pub fn io_mapping(message: String) -> Failure {
         Failure { error_type: ErrorType::IoMappingError, message }
     }

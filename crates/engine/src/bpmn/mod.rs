@@ -11,6 +11,7 @@ pub(crate) mod start_events;
 pub(crate) mod timers;
 
 mod boundary_event;
+mod business_rule_task;
 pub(crate) mod call_activity;
 pub(crate) mod compensation;
 mod container;
@@ -77,8 +78,8 @@ macro_rules! dispatch {
             }
             ElementKind::ServiceTask
             | ElementKind::SendTask
-            | ElementKind::UserTask
-            | ElementKind::BusinessRuleTask => job_task::JobTask::$method($($arg),*),
+            | ElementKind::UserTask => job_task::JobTask::$method($($arg),*),
+            ElementKind::BusinessRuleTask => business_rule_task::BusinessRuleTask::$method($($arg),*),
             ElementKind::ScriptTask => script_task::ScriptTask::$method($($arg),*),
             ElementKind::ManualTask | ElementKind::Task => task::Task::$method($($arg),*),
             ElementKind::ExclusiveGateway => exclusive_gateway::ExclusiveGateway::$method($($arg),*),

@@ -13,7 +13,7 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
 }
 
 pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
-    if !value.processes.is_empty() {
+    if !value.processes.is_empty() || !value.decision_requirements.is_empty() {
         return distribute(ctx, command, value);
     }
     if value.resources.is_empty() {
@@ -25,11 +25,19 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
     }
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
+    let mut parsed_dmn = Vec::new();
     for resource in &value.resources {
         let lower = resource.name.to_ascii_lowercase();
+        if lower.ends_with(".dmn") {
+            match baton_feel::dmn::Decisions::parse(&resource.content) {
+                Ok(decisions) => parsed_dmn.push((resource, decisions)),
+                Err(error) => errors.push(format!("'{}': {error}", resource.name)),
+            }
+            continue;
+        }
         if !(lower.ends_with(".bpmn") || lower.ends_with(".xml")) {
             errors.push(format!(
-                "'{}': expected a BPMN resource (.bpmn or .xml), but the resource type is not supported",
+                "'{}': expected a BPMN (.bpmn, .xml) or DMN (.dmn) resource, but the resource type is not supported",
                 resource.name
             ));
             continue;
@@ -46,6 +54,24 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
                 errors.push(format!("'{}': duplicated process id '{}' in this deployment", resource.name, process.id));
             }
             seen.push(process.id.clone());
+        }
+    }
+    let mut seen_drgs: Vec<&str> = Vec::new();
+    let mut seen_decisions: Vec<&str> = Vec::new();
+    for (resource, decisions) in &parsed_dmn {
+        if seen_drgs.contains(&decisions.id()) {
+            errors.push(format!(
+                "'{}': duplicated decision requirements id '{}' in this deployment",
+                resource.name,
+                decisions.id()
+            ));
+        }
+        seen_drgs.push(decisions.id());
+        for (decision_id, _) in decisions.decisions() {
+            if seen_decisions.contains(&decision_id) {
+                errors.push(format!("'{}': duplicated decision id '{decision_id}' in this deployment", resource.name));
+            }
+            seen_decisions.push(decision_id);
         }
     }
     if !errors.is_empty() {
@@ -91,10 +117,70 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
             crate::bpmn::signals::deployed(ctx, command, key);
         }
     }
+    let mut decision_requirements = Vec::new();
+    let mut decisions = Vec::new();
+    for (resource, parsed) in parsed_dmn {
+        deploy_decisions(ctx, command, resource, &parsed, &mut decision_requirements, &mut decisions);
+    }
     let key = ctx.next_key();
-    let deployment = DeploymentRecord { resources: value.resources.clone(), processes };
+    let deployment =
+        DeploymentRecord { resources: value.resources.clone(), processes, decision_requirements, decisions };
     let index = ctx.event(command, key, Intent::Created, RecordValue::Deployment(deployment));
     ctx.respond(command, index);
+}
+
+/// Zeebe's rule: an identical resource (same checksum and name as the latest version of its DRG)
+/// names the existing versions; anything else is a new version of the DRG and of every decision
+/// in it.
+fn deploy_decisions(
+    ctx: &mut Ctx,
+    command: &Record,
+    resource: &Resource,
+    parsed: &baton_feel::dmn::Decisions,
+    drgs: &mut Vec<DecisionRequirementsMetadata>,
+    decisions: &mut Vec<DecisionRecord>,
+) {
+    let sum = checksum(&resource.content);
+    let latest = ctx.state.latest_decision_requirements(parsed.id()).map(|d| d.record.metadata.clone());
+    if let Some(latest) = latest.filter(|l| l.checksum == sum && l.resource_name == resource.name) {
+        let key = latest.decision_requirements_key;
+        drgs.push(DecisionRequirementsMetadata { duplicate: true, ..latest });
+        decisions.extend(
+            ctx.state
+                .decisions
+                .values()
+                .filter(|d| d.decision_requirements_key == key)
+                .map(|d| DecisionRecord { duplicate: true, ..d.clone() }),
+        );
+        return;
+    }
+    let drg_key = ctx.next_key();
+    let metadata = DecisionRequirementsMetadata {
+        decision_requirements_id: parsed.id().to_string(),
+        decision_requirements_name: parsed.name().to_string(),
+        version: ctx.state.latest_decision_requirements(parsed.id()).map_or(1, |d| d.record.metadata.version + 1),
+        decision_requirements_key: drg_key,
+        resource_name: resource.name.clone(),
+        checksum: sum,
+        duplicate: false,
+    };
+    drgs.push(metadata.clone());
+    let record = DecisionRequirementsRecord { metadata, resource: resource.content.clone() };
+    ctx.event(command, drg_key, Intent::Created, RecordValue::DecisionRequirements(record));
+    for (decision_id, name) in parsed.decisions() {
+        let key = ctx.next_key();
+        let record = DecisionRecord {
+            decision_id: decision_id.to_string(),
+            decision_name: name.to_string(),
+            version: ctx.state.latest_decision(decision_id).map_or(1, |d| d.version + 1),
+            decision_key: key,
+            decision_requirements_id: parsed.id().to_string(),
+            decision_requirements_key: drg_key,
+            duplicate: false,
+        };
+        decisions.push(record.clone());
+        ctx.event(command, key, Intent::Created, RecordValue::Decision(record));
+    }
 }
 
 /// A deployment accepted by the deployment partition, replayed here with the same keys and
@@ -126,6 +212,30 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
             checksum: checksum(&resource.content),
         };
         ctx.event(command, process.process_definition_key, Intent::Created, RecordValue::Process(record));
+    }
+    for drg in value.decision_requirements.iter().filter(|d| !d.duplicate) {
+        if ctx.state.decision_requirements.contains_key(&drg.decision_requirements_key) {
+            continue;
+        }
+        let Some(resource) = value.resources.iter().find(|r| r.name == drg.resource_name) else {
+            return ctx.reject(
+                command,
+                RejectionType::InvalidArgument,
+                format!(
+                    "Expected the distributed deployment to contain resource '{}', but it does not",
+                    drg.resource_name
+                ),
+            );
+        };
+        if let Err(error) = baton_feel::dmn::Decisions::parse(&resource.content) {
+            return ctx.reject(command, RejectionType::InvalidArgument, format!("'{}': {error}", resource.name));
+        }
+        let record = DecisionRequirementsRecord { metadata: drg.clone(), resource: resource.content.clone() };
+        ctx.event(command, drg.decision_requirements_key, Intent::Created, RecordValue::DecisionRequirements(record));
+        for decision in value.decisions.iter().filter(|d| d.decision_requirements_key == drg.decision_requirements_key)
+        {
+            ctx.event(command, decision.decision_key, Intent::Created, RecordValue::Decision(decision.clone()));
+        }
     }
     let index = ctx.event(command, command.key, Intent::Created, RecordValue::Deployment(value.clone()));
     ctx.respond(command, index);

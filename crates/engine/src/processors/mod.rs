@@ -2,6 +2,7 @@
 //! commands, an answer or a rejection.
 
 mod creation;
+pub(crate) mod decision;
 mod deployment;
 mod element;
 mod incident;
@@ -39,6 +40,7 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
         (RecordValue::ProcessInstanceMigration(value), Intent::Migrate) => migration::migrate(ctx, command, value),
         (RecordValue::ResourceDeletion(value), Intent::Delete) => resource::delete(ctx, command, value),
         (RecordValue::ProcessInstanceModification(value), Intent::Modify) => modification::modify(ctx, command, value),
+        (RecordValue::DecisionEvaluation(value), Intent::Evaluate) => decision::evaluate_command(ctx, command, value),
         (RecordValue::Signal(value), Intent::Broadcast) => crate::bpmn::signals::broadcast(ctx, command, value),
         (value, intent) => ctx.reject(
             command,

@@ -230,7 +230,7 @@ impl TestEngine {
     pub fn deploy_named(&mut self, name: &str, xml: &str) -> Record {
         let value = DeploymentRecord {
             resources: vec![Resource { name: name.to_string(), content: xml.as_bytes().to_vec() }],
-            processes: Vec::new(),
+            ..DeploymentRecord::default()
         };
         self.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)))
     }
