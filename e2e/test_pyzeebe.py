@@ -416,6 +416,15 @@ async def test_message_start_event_starts_an_instance(ctx: Context):
         task.cancel()
 
 
+async def test_business_rule_task_evaluates_a_deployed_decision(ctx: Context):
+    response = await ctx.client.deploy_resource(str(FIXTURES / "discount.dmn"), str(FIXTURES / "discount.bpmn"))
+    assert any(getattr(d, "dmn_decision_id", None) == "e2e_discount" for d in response.deployments), response
+    big = await ctx.client.run_process_with_result("e2e_discount_process", {"total": 250}, timeout=30_000)
+    assert big.variables == {"total": 250, "discount": 10}, big.variables
+    small = await ctx.client.run_process_with_result("e2e_discount_process", {"total": 5}, timeout=30_000)
+    assert small.variables == {"total": 5, "discount": 0}, small.variables
+
+
 async def test_cli_status_create_and_exit_codes(ctx: Context):
     status = cli_json(ctx.server, "status")
     assert status["partitionsCount"] == 2, status
@@ -472,6 +481,7 @@ TESTS = [
     test_broadcast_signal_reaches_the_waiting_instance,
     test_multi_instance_call_activity_collects_the_children_results,
     test_message_start_event_starts_an_instance,
+    test_business_rule_task_evaluates_a_deployed_decision,
     test_cli_status_create_and_exit_codes,
 ]
 
