@@ -295,6 +295,37 @@ fn can_reach(graph: &Process, from: ElementIdx, to: ElementIdx) -> bool {
     false
 }
 
+/// Tells the children of `key` that are still running to terminate; returns how many there were.
+pub(crate) fn terminate_children(ctx: &mut Ctx, src: &Record, key: i64) -> usize {
+    let children: Vec<(i64, ProcessInstanceRecord)> = ctx
+        .state
+        .element_instances
+        .get(&key)
+        .map(|e| e.children.iter().copied().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|child| ctx.state.element_instances.get(&child))
+        .filter(|child| child.state.can_transition_to(LifecycleState::Terminating))
+        .map(|child| (child.key, child.value.clone()))
+        .collect();
+    let count = children.len();
+    for (child, value) in children {
+        ctx.command(src, child, Intent::TerminateElement, RecordValue::ProcessInstance(value));
+    }
+    count
+}
+
+/// Whether a catch event of element instance `key` can be triggered now: it is activated, no
+/// other trigger waits on it, and it is not about to complete.
+pub(crate) fn can_trigger(ctx: &Ctx, key: i64) -> bool {
+    let ready = ctx
+        .state
+        .element_instances
+        .get(&key)
+        .is_some_and(|e| e.state == LifecycleState::Activated && e.event_trigger.is_none());
+    ready && !ctx.queue.iter().any(|r| r.key == key && r.intent == Intent::CompleteElement)
+}
+
 /// A child of `scope_key` completed without outgoing flows, or was terminated.
 pub(crate) fn after_child_finished(ctx: &mut Ctx, src: &Record, scope_key: i64) {
     let Some(scope) = ctx.state.element_instances.get(&scope_key) else {

@@ -6,7 +6,7 @@ use baton_model::ElementKind;
 use super::ElementBehavior;
 use crate::bpmn::behavior::{self, Failure, Instance};
 use crate::engine::Ctx;
-use crate::record::{Intent, Record};
+use crate::record::Record;
 
 pub(crate) struct EndEvent;
 
@@ -21,19 +21,6 @@ impl ElementBehavior for EndEvent {
         if inst.element().kind != ElementKind::TerminateEndEvent {
             return;
         }
-        let scope_key = inst.value.flow_scope_key;
-        let Some(scope) = ctx.state.element_instances.get(&scope_key) else {
-            return;
-        };
-        let siblings: Vec<(i64, _)> = scope
-            .children
-            .iter()
-            .filter_map(|k| ctx.state.element_instances.get(k))
-            .filter(|child| child.state.can_transition_to(crate::state::LifecycleState::Terminating))
-            .map(|child| (child.key, child.value.clone()))
-            .collect();
-        for (key, value) in siblings {
-            ctx.command(src, key, Intent::TerminateElement, crate::record::RecordValue::ProcessInstance(value));
-        }
+        behavior::terminate_children(ctx, src, inst.value.flow_scope_key);
     }
 }

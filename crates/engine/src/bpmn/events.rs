@@ -166,22 +166,8 @@ fn trigger_event_subprocess(ctx: &mut Ctx, src: &Record, scope: &Instance, start
         return activate_event_subprocess(ctx, src, scope, &trigger);
     }
     close_event_subprocess_starts(ctx, src, scope);
-    let children: Vec<(i64, ProcessInstanceRecord)> = ctx
-        .state
-        .element_instances
-        .get(&scope.key)
-        .map(|s| s.children.iter().copied().collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|child| ctx.state.element_instances.get(&child))
-        .filter(|child| child.state.can_transition_to(LifecycleState::Terminating))
-        .map(|child| (child.key, child.value.clone()))
-        .collect();
-    if children.is_empty() {
-        return activate_event_subprocess(ctx, src, scope, &trigger);
-    }
-    for (child, value) in children {
-        ctx.command(src, child, Intent::TerminateElement, RecordValue::ProcessInstance(value));
+    if behavior::terminate_children(ctx, src, scope.key) == 0 {
+        activate_event_subprocess(ctx, src, scope, &trigger);
     }
 }
 

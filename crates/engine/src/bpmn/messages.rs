@@ -13,7 +13,6 @@ use crate::bpmn::behavior::{self, Failure, Instance};
 use crate::bpmn::{events, variables};
 use crate::engine::Ctx;
 use crate::record::*;
-use crate::state::LifecycleState;
 
 /// The message catch events of an element: its own (catch event, receive task) and those of its
 /// message boundary events, with whether they interrupt it.
@@ -153,13 +152,7 @@ pub(crate) fn correlate(
     let Some(inst) = Instance::load(ctx.state, subscription.element_instance_key) else {
         return false;
     };
-    let ready = ctx
-        .state
-        .element_instances
-        .get(&inst.key)
-        .is_some_and(|e| e.state == LifecycleState::Activated && e.event_trigger.is_none());
-    let completing = ctx.queue.iter().any(|r| r.key == inst.key && r.intent == Intent::CompleteElement);
-    if !ready || completing {
+    if !behavior::can_trigger(ctx, inst.key) {
         return false;
     }
     let mut value = subscription.clone();

@@ -19,7 +19,6 @@ use crate::bpmn::behavior::{self, Failure, Instance};
 use crate::bpmn::variables::{self, ScopeView};
 use crate::engine::Ctx;
 use crate::record::*;
-use crate::state::LifecycleState;
 
 const LOOP_COUNTER: &str = "loopCounter";
 const INSTANCES: &str = "numberOfInstances";
@@ -227,22 +226,8 @@ pub(crate) fn inner_completed(ctx: &mut Ctx, src: &Record, inner: &Instance, nex
             }
         }
         Next::Finish => {
-            let remaining: Vec<(i64, ProcessInstanceRecord)> = ctx
-                .state
-                .element_instances
-                .get(&body_key)
-                .map(|b| b.children.iter().copied().collect::<Vec<_>>())
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|child| ctx.state.element_instances.get(&child))
-                .filter(|child| child.state.can_transition_to(LifecycleState::Terminating))
-                .map(|child| (child.key, child.value.clone()))
-                .collect();
-            if remaining.is_empty() {
+            if behavior::terminate_children(ctx, src, body_key) == 0 {
                 behavior::after_child_finished(ctx, src, body_key);
-            }
-            for (key, value) in remaining {
-                ctx.command(src, key, Intent::TerminateElement, RecordValue::ProcessInstance(value));
             }
         }
         Next::Continue => behavior::after_child_finished(ctx, src, body_key),

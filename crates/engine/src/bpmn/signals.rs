@@ -12,7 +12,6 @@ use crate::bpmn::behavior::{self, Failure, Instance};
 use crate::bpmn::{events, start_events, variables};
 use crate::engine::Ctx;
 use crate::record::*;
-use crate::state::LifecycleState;
 
 fn signal_name(ctx: &Ctx, scope_key: i64, element: &Element) -> Result<Option<String>, Failure> {
     match &element.event {
@@ -150,13 +149,7 @@ fn trigger(ctx: &mut Ctx, src: &Record, subscription: &SignalSubscriptionRecord,
     let Some(inst) = Instance::load(ctx.state, subscription.catch_event_instance_key) else {
         return;
     };
-    let ready = ctx
-        .state
-        .element_instances
-        .get(&inst.key)
-        .is_some_and(|e| e.state == LifecycleState::Activated && e.event_trigger.is_none());
-    let completing = ctx.queue.iter().any(|r| r.key == inst.key && r.intent == Intent::CompleteElement);
-    if !ready || completing {
+    if !behavior::can_trigger(ctx, inst.key) {
         return;
     }
     let Some(&target) = inst.graph.by_id.get(&subscription.catch_element_id) else {

@@ -146,23 +146,8 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
     signals::close_subscriptions(ctx, src, key);
     timers::cancel_timers(ctx, src, key);
     behavior::resolve_incidents_of(ctx, src, key);
-    let children: Vec<(i64, ProcessInstanceRecord)> = ctx
-        .state
-        .element_instances
-        .get(&key)
-        .map(|e| e.children.iter().copied().collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|child| ctx.state.element_instances.get(&child))
-        .filter(|child| child.state.can_transition_to(LifecycleState::Terminating))
-        .map(|child| (child.key, child.value.clone()))
-        .collect();
-    if children.is_empty() {
+    if behavior::terminate_children(ctx, src, key) == 0 {
         behavior::finish_termination(ctx, src, key);
-    } else {
-        for (child, value) in children {
-            ctx.command(src, child, Intent::TerminateElement, RecordValue::ProcessInstance(value));
-        }
     }
     Some(index)
 }
