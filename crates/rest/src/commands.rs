@@ -27,7 +27,7 @@ use crate::wire::{
 impl Api {
     /// Runs a command on the partition that owns `key`. A key naming a partition that does not
     /// exist cannot name an entity either, so it is NOT_FOUND rather than a broker error.
-    async fn on_key(&self, key: i64, command: Command) -> Result<Record, ApiError> {
+    pub(crate) async fn on_key(&self, key: i64, command: Command) -> Result<Record, ApiError> {
         let partition = partition_of_key(key);
         if key <= 0 || partition < 1 || partition > self.broker.partition_count() {
             return Err(ApiError::not_found(format!(

@@ -36,6 +36,7 @@
 mod commands;
 mod error;
 mod extract;
+mod operations;
 mod queries;
 mod read_model;
 mod wire;
@@ -141,6 +142,12 @@ fn api_routes() -> OpenApiRouter<Api> {
         .routes(routes!(queries::list_incidents))
         .routes(routes!(queries::get_incident))
         .routes(routes!(commands::resolve_incident))
+        .routes(routes!(operations::publish_message))
+        .routes(routes!(operations::broadcast_signal))
+        .routes(routes!(operations::modify_process_instance))
+        .routes(routes!(operations::migrate_process_instance))
+        .routes(routes!(operations::delete_resource))
+        .routes(routes!(operations::evaluate_decision))
 }
 
 /// The OpenAPI document of the API, as served at `GET /openapi.json`.

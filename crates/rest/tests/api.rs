@@ -428,3 +428,59 @@ async fn every_route_in_the_openapi_document_answers() {
     assert_eq!(baton_rest::openapi().paths.paths.len(), paths.len());
     server.shutdown().await;
 }
+
+/// A process that waits for a message `paid` (correlated by `orderId`), then for a signal `go`.
+fn waiting_xml() -> String {
+    r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="m" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements></bpmn:message>
+  <bpmn:signal id="s" name="go"/>
+  <bpmn:process id="waiting" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="m"/></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="go"><bpmn:signalEventDefinition signalRef="s"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="paid"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="paid" targetRef="go"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="go" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#
+        .to_string()
+}
+
+#[tokio::test]
+async fn messages_and_signals_reach_waiting_instances_and_modification_moves_tokens() {
+    let server = Server::new(1);
+    server.deploy("waiting.bpmn", &waiting_xml()).await;
+    let instance = server.create("waiting", json!({"orderId": "o-1"})).await;
+    let reply = server
+        .post("/v1/messages/publication", json!({"name": "paid", "correlationKey": "o-1", "variables": {"amount": 3}}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(reply.json()["key"].as_str().is_some_and(|k| !k.is_empty()));
+    let reply = server.post("/v1/signals/broadcast", json!({"signalName": "go"})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let completed = server.get("/v1/process-instances?state=completed").await.json();
+    assert_eq!(keys(&completed, "processInstanceKey"), vec![instance.clone()]);
+    let problem = server.post("/v1/messages/publication", json!({"name": " "})).await.problem(StatusCode::BAD_REQUEST);
+    assert!(problem["detail"].as_str().unwrap().contains("'name'"), "{problem}");
+
+    // Modification: skip the message, straight to the signal.
+    let second = server.create("waiting", json!({"orderId": "o-2"})).await;
+    let reply = server
+        .post(
+            &format!("/v1/process-instances/{second}/modification"),
+            json!({"activateInstructions": [{"elementId": "end"}], "terminateInstructions": []}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    let problem = server
+        .post(
+            &format!("/v1/process-instances/{second}/modification"),
+            json!({"activateInstructions": [{"elementId": "nowhere"}]}),
+        )
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert!(problem["detail"].as_str().unwrap().contains("nowhere"), "{problem}");
+    server.shutdown().await;
+}
