@@ -253,3 +253,30 @@ fn cancelling_resolves_open_incidents() {
     t.cancel(pi);
     assert!(t.incident_keys().is_empty());
 }
+
+#[test]
+fn message_throw_and_end_events_are_jobs_like_send_tasks() {
+    let mut t = TestEngine::new();
+    let job = |job_type: &str| {
+        format!(
+            r#"<bpmn:extensionElements><zeebe:taskDefinition type="{job_type}"/></bpmn:extensionElements><bpmn:messageEventDefinition/>"#
+        )
+    };
+    let model = Bpmn::process("p")
+        .start("start")
+        .element("intermediateThrowEvent", "notify", "", &job("notify"))
+        .element("endEvent", "confirm", "", &job("confirm"))
+        .chain(&["start", "notify", "confirm"]);
+    t.deploy_ok(&model);
+    let pi = t.create("p", json!({}));
+    t.mark();
+    t.work("notify", json!({"sent": 1}));
+    assert!(t.lifecycle().contains("ELEMENT_COMPLETED INTERMEDIATE_THROW_EVENT notify"));
+    assert!(!t.is_completed(pi), "the end event waits for its job");
+    t.work("confirm", json!({}));
+    assert!(t.is_completed(pi));
+    let missing =
+        Bpmn::process("q").start("s").element("endEvent", "e", "", "<bpmn:messageEventDefinition/>").chain(&["s", "e"]);
+    let reason = t.deploy(&missing.xml()).rejection.expect("rejected").reason;
+    assert!(reason.contains("element 'e'") && reason.contains("job type"), "{reason}");
+}

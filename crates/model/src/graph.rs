@@ -331,6 +331,10 @@ pub enum ElementKind {
     ErrorEndEvent,
     /// An intermediate throw event that broadcasts a signal.
     SignalThrowEvent,
+    /// A message intermediate throw event: like a send task, a job for a worker to send it.
+    MessageThrowEvent,
+    /// A message end event: a job for a worker to send the message, then the path ends.
+    MessageEndEvent,
     /// An intermediate throw event that compensates completed activities and waits for it.
     CompensationThrowEvent,
     /// An end event that compensates completed activities, then ends its path.
@@ -389,9 +393,11 @@ impl ElementKind {
             | ElementKind::TerminateEndEvent
             | ElementKind::ErrorEndEvent
             | ElementKind::SignalEndEvent
+            | ElementKind::MessageEndEvent
             | ElementKind::CompensationEndEvent
             | ElementKind::EscalationEndEvent => "END_EVENT",
             ElementKind::IntermediateThrowEvent
+            | ElementKind::MessageThrowEvent
             | ElementKind::CompensationThrowEvent
             | ElementKind::SignalThrowEvent
             | ElementKind::EscalationThrowEvent
@@ -422,6 +428,7 @@ impl ElementKind {
             ElementKind::TerminateEndEvent => "TERMINATE",
             ElementKind::ErrorEndEvent => "ERROR",
             ElementKind::SignalThrowEvent | ElementKind::SignalEndEvent => "SIGNAL",
+            ElementKind::MessageThrowEvent | ElementKind::MessageEndEvent => "MESSAGE",
             ElementKind::CompensationThrowEvent | ElementKind::CompensationEndEvent => "COMPENSATION",
             ElementKind::EscalationEndEvent | ElementKind::EscalationThrowEvent => "ESCALATION",
             ElementKind::LinkThrowEvent | ElementKind::LinkCatchEvent => "LINK",

@@ -230,6 +230,8 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
             ElementKind::StartEvent
         }
         "endEvent" if defs == ["signal"] => ElementKind::SignalEndEvent,
+        "endEvent" if defs == ["message"] => ElementKind::MessageEndEvent,
+        "intermediateThrowEvent" if defs == ["message"] => ElementKind::MessageThrowEvent,
         "endEvent" if defs == ["compensation"] => ElementKind::CompensationEndEvent,
         "intermediateThrowEvent" if defs == ["compensation"] => ElementKind::CompensationThrowEvent,
         "intermediateThrowEvent" if defs == ["signal"] => ElementKind::SignalThrowEvent,
@@ -315,9 +317,11 @@ fn xml_name(kind: ElementKind) -> &'static str {
         | ElementKind::TerminateEndEvent
         | ElementKind::ErrorEndEvent
         | ElementKind::SignalEndEvent
+        | ElementKind::MessageEndEvent
         | ElementKind::CompensationEndEvent
         | ElementKind::EscalationEndEvent => "endEvent",
         ElementKind::IntermediateThrowEvent
+        | ElementKind::MessageThrowEvent
         | ElementKind::CompensationThrowEvent
         | ElementKind::SignalThrowEvent
         | ElementKind::EscalationThrowEvent
@@ -903,7 +907,10 @@ impl<'a> Reader<'a> {
             self.io_mapping(element, io);
         }
         match element.kind {
-            ElementKind::ServiceTask | ElementKind::SendTask => {
+            ElementKind::ServiceTask
+            | ElementKind::SendTask
+            | ElementKind::MessageThrowEvent
+            | ElementKind::MessageEndEvent => {
                 element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
             }
             ElementKind::BusinessRuleTask => match (ext.called_decision, ext.task_definition) {
@@ -1365,6 +1372,7 @@ impl<'a> Reader<'a> {
                 | ElementKind::TerminateEndEvent
                 | ElementKind::ErrorEndEvent
                 | ElementKind::SignalEndEvent
+                | ElementKind::MessageEndEvent
                 | ElementKind::EscalationEndEvent
                     if !element.outgoing.is_empty() =>
                 {

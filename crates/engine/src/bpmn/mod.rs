@@ -78,7 +78,9 @@ macro_rules! dispatch {
             }
             ElementKind::ServiceTask
             | ElementKind::SendTask
-            | ElementKind::UserTask => job_task::JobTask::$method($($arg),*),
+            | ElementKind::UserTask
+            | ElementKind::MessageThrowEvent
+            | ElementKind::MessageEndEvent => job_task::JobTask::$method($($arg),*),
             ElementKind::BusinessRuleTask => business_rule_task::BusinessRuleTask::$method($($arg),*),
             ElementKind::ScriptTask => script_task::ScriptTask::$method($($arg),*),
             ElementKind::ManualTask | ElementKind::Task => task::Task::$method($($arg),*),
