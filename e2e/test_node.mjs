@@ -257,6 +257,19 @@ test('modify: a stuck task is skipped, with a variable for the next one', async 
   )
 })
 
+test('start instructions: an instance starts at the named element', async ({ zeebe }) => {
+  const created = await zeebe.createProcessInstance({
+    bpmnProcessId: 'e2e_modify', variables: { via: 'start instruction' }, startInstructions: [{ elementId: 'after_fix' }],
+  })
+  const jobs = await waitFor(async () => {
+    const activated = await zeebe.activateJobs({ type: 'e2e-after-fix', worker: 'e2e', maxJobsToActivate: 1, timeout: 60_000, requestTimeout: 1_000 })
+    return activated.length ? activated : null
+  }, 'the job of the start element')
+  assert.equal(String(jobs[0].processInstanceKey), String(created.processInstanceKey))
+  assert.equal(jobs[0].variables.via, 'start instruction')
+  await zeebe.completeJob({ jobKey: jobs[0].key, variables: {} })
+})
+
 test('delete resource: no new instances of a deleted process', async ({ zeebe }) => {
   const deployed = await zeebe.deployResource({ processFilename: join(fixtures, 'features.bpmn') })
   const target = deployed.deployments.find((d) => d.process.bpmnProcessId === 'e2e_delete_me').process

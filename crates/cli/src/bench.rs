@@ -590,6 +590,7 @@ async fn load_embedded(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow
             process_instance_key: -1,
             fetch_variables: Vec::new(),
             awaiting_request_id: None,
+            start_instructions: Vec::new(),
         };
         let stop = plan.stop;
         drivers.push(tokio::spawn(async move {

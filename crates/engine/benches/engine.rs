@@ -66,6 +66,7 @@ impl Driver {
                 process_instance_key: -1,
                 fetch_variables: Vec::new(),
                 awaiting_request_id: None,
+                start_instructions: Vec::new(),
             };
             let command = Command::new(Intent::Create, -1, RecordValue::ProcessInstanceCreation(creation));
             records += self.engine.process(command, self.now).records.len();

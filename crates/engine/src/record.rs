@@ -528,6 +528,10 @@ pub struct ProcessInstanceCreationRecord {
     pub fetch_variables: Vec<String>,
     /// Create-with-result: the request answered when the instance completes.
     pub awaiting_request_id: Option<RequestId>,
+    /// Start instructions: the elements (of the process itself) the instance starts at, instead
+    /// of its none start event.
+    #[serde(default)]
+    pub start_instructions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -236,6 +236,9 @@ pub struct State {
     /// decisionId → decision keys by ascending version.
     #[serde(default)]
     pub decision_versions: BTreeMap<String, Vec<i64>>,
+    /// Process instances created with start instructions, until they activate: where they start.
+    #[serde(default)]
+    pub start_instructions: BTreeMap<i64, Vec<Arc<str>>>,
 }
 
 impl State {
@@ -282,6 +285,7 @@ impl State {
             decision_requirements_versions: BTreeMap::new(),
             decisions: BTreeMap::new(),
             decision_versions: BTreeMap::new(),
+            start_instructions: BTreeMap::new(),
         }
     }
 
@@ -413,6 +417,10 @@ impl State {
             RecordValue::Process(value) => self.apply_process(record, value),
             RecordValue::ProcessInstance(value) => self.apply_element(record, value),
             RecordValue::ProcessInstanceCreation(value) => {
+                if record.intent == Intent::Created && !value.start_instructions.is_empty() {
+                    let elements = value.start_instructions.iter().map(|id| Arc::from(id.as_str())).collect();
+                    self.start_instructions.insert(value.process_instance_key, elements);
+                }
                 if record.intent == Intent::Created
                     && let Some(request_id) = value.awaiting_request_id
                 {
@@ -568,7 +576,12 @@ impl State {
                     },
                 );
             }
-            Intent::ElementActivated => self.set_lifecycle(key, LifecycleState::Activated),
+            Intent::ElementActivated => {
+                self.set_lifecycle(key, LifecycleState::Activated);
+                if value.flow_scope_key < 0 {
+                    self.start_instructions.remove(&key);
+                }
+            }
             Intent::ElementMigrated => {
                 let graph = self.graph_of(value.process_definition_key).clone();
                 let Some(&element_idx) = graph.by_id.get(&value.element_id) else {

@@ -48,6 +48,7 @@ fn a_deleted_definition_cannot_start_instances_and_the_previous_version_takes_ov
             process_instance_key: -1,
             fetch_variables: Vec::new(),
             awaiting_request_id: None,
+            start_instructions: Vec::new(),
         }),
     ));
     assert_eq!(by_key.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
@@ -171,4 +172,31 @@ fn a_migrated_instance_continues_on_the_target_definition() {
     assert!(t.is_completed(pi), "the instance took the target's path");
     let missing = migrate(&mut t, 42, target, &[]);
     assert_eq!(missing.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
+}
+
+#[test]
+fn start_instructions_start_an_instance_at_the_named_elements() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p")
+        .start("start")
+        .service("a", "a")
+        .service("b", "b")
+        .end("end")
+        .chain(&["start", "a", "b", "end"]);
+    t.deploy_ok(&model);
+    let mut command = create_command("p", json!({"x": 1}), Intent::Create);
+    if let RecordValue::ProcessInstanceCreation(value) = &mut command.value {
+        value.start_instructions = vec!["b".to_string()];
+    }
+    let created = t.send(command);
+    assert_eq!(created.rejection, None);
+    assert!(t.activate("a", 1).is_empty(), "the first task is skipped");
+    t.work("b", json!({}));
+    assert!(t.is_completed(created.key));
+    let mut bad = create_command("p", json!({}), Intent::Create);
+    if let RecordValue::ProcessInstanceCreation(value) = &mut bad.value {
+        value.start_instructions = vec!["nowhere".to_string()];
+    }
+    let reason = t.send(bad).rejection.expect("rejected").reason;
+    assert!(reason.contains("no element found with id 'nowhere'"), "{reason}");
 }

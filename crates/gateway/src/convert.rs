@@ -246,11 +246,6 @@ pub fn creation(
     fetch_variables: Vec<String>,
 ) -> Result<ProcessInstanceCreationRecord, Status> {
     check_tenant(&request.tenant_id)?;
-    if !request.start_instructions.is_empty() {
-        return Err(Status::unimplemented(
-            "Start instructions of CreateProcessInstance are not supported yet by Baton",
-        ));
-    }
     if !request.runtime_instructions.is_empty() {
         return Err(Status::unimplemented(
             "Runtime instructions of CreateProcessInstance are not supported yet by Baton",
@@ -267,6 +262,7 @@ pub fn creation(
         process_instance_key: -1,
         fetch_variables,
         awaiting_request_id: None,
+        start_instructions: request.start_instructions.iter().map(|s| s.element_id.clone()).collect(),
     })
 }
 

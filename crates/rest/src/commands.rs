@@ -154,6 +154,7 @@ pub async fn create_process_instance(
         process_instance_key: -1,
         fetch_variables: request.fetch_variables,
         awaiting_request_id: None,
+        start_instructions: request.start_instructions.into_iter().map(|s| s.element_id).collect(),
     };
     if !request.await_result {
         let record = accepted(api.broker.create_instance(creation).await)?;

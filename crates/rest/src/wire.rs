@@ -158,6 +158,15 @@ pub struct CreateProcessInstanceRequest {
     /// With `awaitResult`: how long to wait, in ms; 10 s when not given. A 504 problem after
     /// that; the instance itself goes on.
     pub request_timeout_ms: Option<u64>,
+    /// Start at these elements of the process instead of its none start event.
+    #[serde(default)]
+    pub start_instructions: Vec<StartInstruction>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartInstruction {
+    pub element_id: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

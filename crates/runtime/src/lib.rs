@@ -45,6 +45,7 @@
 //!         process_instance_key: -1,
 //!         fetch_variables: Vec::new(),
 //!         awaiting_request_id: None,
+//!         start_instructions: Vec::new(),
 //!     })
 //!     .await?;
 //!

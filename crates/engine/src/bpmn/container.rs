@@ -24,6 +24,16 @@ impl ElementBehavior for Container {
             crate::bpmn::events::activate_start_event(ctx, src, inst, start, &trigger);
             return Ok(());
         }
+        if let Some(elements) = ctx.state.start_instructions.get(&inst.key).cloned() {
+            // Created with start instructions: it starts at those elements instead.
+            behavior::transition_to_activated(ctx, src, inst);
+            for id in elements {
+                if let Some(&idx) = inst.graph.by_id.get(&id) {
+                    behavior::activate_child(ctx, src, inst, idx);
+                }
+            }
+            return Ok(());
+        }
         let Some(start) = inst.element().none_start else {
             return Err(Failure::unknown(format!(
                 "Expected to activate the none start event of '{}', but it has none",

@@ -9,13 +9,39 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceCre
         Ok(process) => process.clone(),
         Err((rejection_type, reason)) => return ctx.reject(command, rejection_type, reason),
     };
-    let Some(_) = process.graph.element(baton_model::Process::ROOT).none_start else {
+    for id in &value.start_instructions {
+        let element = process.graph.element_by_id(id);
+        let startable = element.is_some_and(|e| {
+            e.parent == Some(baton_model::Process::ROOT)
+                && !e.is_for_compensation
+                && !matches!(
+                    e.kind,
+                    baton_model::ElementKind::BoundaryEvent | baton_model::ElementKind::EventSubProcess
+                )
+        });
+        if !startable {
+            let reason = match element {
+                None => format!(
+                    "Expected to create instance of process with start instructions but no element found with id \
+                     '{id}'"
+                ),
+                Some(_) => format!(
+                    "Expected to create instance of process with start instructions, but element '{id}' cannot be \
+                     started at: only elements of the process itself (not inside subprocesses), other than \
+                     boundary events, event subprocesses and compensation handlers, can"
+                ),
+            };
+            return ctx.reject(command, RejectionType::InvalidArgument, reason);
+        }
+    }
+    let root = process.graph.element(baton_model::Process::ROOT);
+    if root.none_start.is_none() && value.start_instructions.is_empty() {
         return ctx.reject(
             command,
             RejectionType::InvalidState,
             "Expected to create instance of process with none start event, but there is no such event".to_string(),
         );
-    };
+    }
     let key = ctx.next_key();
     let record = &process.record;
     let element = process.graph.element(baton_model::Process::ROOT);
@@ -40,6 +66,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceCre
         process_instance_key: key,
         fetch_variables: value.fetch_variables.clone(),
         awaiting_request_id: if command.intent == Intent::CreateWithAwaitingResult { command.request_id } else { None },
+        start_instructions: value.start_instructions.clone(),
     };
     let index = ctx.event(command, key, Intent::Created, RecordValue::ProcessInstanceCreation(created));
     if command.intent == Intent::Create {

@@ -425,6 +425,7 @@ pub fn create_command(process_id: &str, variables: serde_json::Value, intent: In
         process_instance_key: -1,
         fetch_variables: Vec::new(),
         awaiting_request_id: None,
+        start_instructions: Vec::new(),
     };
     Command::new(intent, -1, RecordValue::ProcessInstanceCreation(value))
 }

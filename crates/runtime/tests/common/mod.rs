@@ -64,6 +64,7 @@ pub fn creation(id: &str, variables: serde_json::Value) -> ProcessInstanceCreati
         process_instance_key: -1,
         fetch_variables: Vec::new(),
         awaiting_request_id: None,
+        start_instructions: Vec::new(),
     }
 }
 
