@@ -245,3 +245,30 @@ fn an_interrupting_timer_boundary_event_cannot_have_a_cycle() {
     let reason = t.deploy(&model.xml()).rejection.expect("rejected").reason;
     assert!(reason.contains("element 'late': a timer cycle (timeCycle) is only allowed"), "{reason}");
 }
+
+#[test]
+fn feel_date_times_and_durations_are_timer_values() {
+    let mut t = TestEngine::new();
+    let model = Bpmn::process("p")
+        .start("start")
+        .element(
+            "intermediateCatchEvent",
+            "until",
+            "",
+            &timer_of("timeDate", r#"=date and time("2023-11-14T22:15:00Z")"#),
+        )
+        .element("intermediateCatchEvent", "pause", "", &timer_of("timeDuration", r#"=duration("PT10S")"#))
+        .element("intermediateCatchEvent", "later", "", &timer_of("timeDate", r#"=now() + duration("PT1M")"#))
+        .end("end")
+        .chain(&["start", "until", "pause", "later", "end"]);
+    t.deploy_ok(&model);
+    let pi = t.create("p", json!({}));
+    // START_MS is 2023-11-14T22:13:20Z.
+    assert_eq!(t.engine.next_due_ms(), Some(1_700_000_100_000));
+    t.advance(100_000);
+    assert_eq!(t.engine.next_due_ms(), Some(1_700_000_110_000));
+    t.advance(10_000);
+    assert_eq!(t.engine.next_due_ms(), Some(1_700_000_170_000));
+    t.advance(60_000);
+    assert!(t.is_completed(pi), "{:?}", t.state().incidents);
+}
