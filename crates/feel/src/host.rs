@@ -24,6 +24,13 @@ pub(crate) enum HostFunction {
     IsDefined,
     /// Camunda's one-argument `number(from)`; dsntk only has the three-argument DMN form.
     Number,
+    /// Camunda's `get or else(value, default)`.
+    GetOrElse,
+    /// Camunda's `is empty(list)`.
+    IsEmpty,
+    /// Camunda's `cycle(interval)` and `cycle(repetitions, interval)`: an ISO 8601 repeating
+    /// interval for timer cycles.
+    Cycle(usize),
     /// A FEEL built-in whose name is also a variable of the expression.
     Builtin(Bif),
     Unknown {
@@ -40,6 +47,9 @@ impl HostFunction {
             ("today", 0) => Some(HostFunction::Today),
             ("is defined", 1) => Some(HostFunction::IsDefined),
             ("number", 1) => Some(HostFunction::Number),
+            ("get or else", 2) => Some(HostFunction::GetOrElse),
+            ("is empty", 1) => Some(HostFunction::IsEmpty),
+            ("cycle", arity @ (1 | 2)) => Some(HostFunction::Cycle(arity)),
             _ => None,
         }
     }
@@ -52,6 +62,10 @@ impl HostFunction {
             HostFunction::Today => today(now_ms),
             HostFunction::IsDefined => IS_DEFINED_FUNCTION.clone(),
             HostFunction::Number => NUMBER_FUNCTION.clone(),
+            HostFunction::GetOrElse => GET_OR_ELSE_FUNCTION.clone(),
+            HostFunction::IsEmpty => IS_EMPTY_FUNCTION.clone(),
+            HostFunction::Cycle(1) => CYCLE_FUNCTION.clone(),
+            HostFunction::Cycle(_) => CYCLE_REPEATING_FUNCTION.clone(),
             HostFunction::Builtin(bif) => Value::BuiltInFunction(bif.clone()),
             HostFunction::Unknown { name, parameters } => {
                 let flag = Arc::new(AtomicBool::new(false));
@@ -118,6 +132,67 @@ static NUMBER_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
                 Value::Null(Some(format!("number: expected a string, actual value type is {}", other.type_of())))
             }
             None => Value::Null(Some("number: missing argument".to_string())),
+        }),
+    )
+});
+
+/// `get or else(value, default)`: `value`, or `default` when it is null (or missing).
+static GET_OR_ELSE_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let value = Name::from("value");
+    let default = Name::from("default");
+    function(
+        vec![(value.clone(), FeelType::Any), (default.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| match scope.get_value(&value) {
+            None | Some(Value::Null(_)) => scope.get_value(&default).unwrap_or(Value::Null(None)),
+            Some(present) => present,
+        }),
+    )
+});
+
+/// `is empty(list)`: whether the list has no items.
+static IS_EMPTY_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let list = Name::from("list");
+    function(
+        vec![(list.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| match scope.get_value(&list) {
+            Some(Value::List(items)) => Value::Boolean(items.is_empty()),
+            Some(other) => {
+                Value::Null(Some(format!("is empty: expected a list, actual value type is {}", other.type_of())))
+            }
+            None => Value::Null(Some("is empty: missing argument".to_string())),
+        }),
+    )
+});
+
+/// `cycle(interval)`: `R/<interval>`, repeating for ever.
+static CYCLE_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let interval = Name::from("interval");
+    function(
+        vec![(interval.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| match scope.get_value(&interval) {
+            Some(Value::DaysAndTimeDuration(duration)) => Value::String(format!("R/{duration}")),
+            Some(Value::YearsAndMonthsDuration(duration)) => Value::String(format!("R/{duration}")),
+            _ => Value::Null(Some("cycle: expected a duration".to_string())),
+        }),
+    )
+});
+
+/// `cycle(repetitions, interval)`: `R<repetitions>/<interval>`.
+static CYCLE_REPEATING_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let repetitions = Name::from("repetitions");
+    let interval = Name::from("interval");
+    function(
+        vec![(repetitions.clone(), FeelType::Any), (interval.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| {
+            let duration = match scope.get_value(&interval) {
+                Some(Value::DaysAndTimeDuration(duration)) => duration.to_string(),
+                Some(Value::YearsAndMonthsDuration(duration)) => duration.to_string(),
+                _ => return Value::Null(Some("cycle: expected a duration".to_string())),
+            };
+            match scope.get_value(&repetitions) {
+                Some(Value::Number(n)) => Value::String(format!("R{n}/{duration}")),
+                _ => Value::Null(Some("cycle: expected a number of repetitions".to_string())),
+            }
         }),
     )
 });

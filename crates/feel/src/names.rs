@@ -51,6 +51,7 @@ const KEYWORD_FUNCTION_NAMES: &[&[&str]] = &[
     &["day", "of", "year"],
     &["month", "of", "year"],
     &["week", "of", "year"],
+    &["get", "or", "else"],
 ];
 
 /// Names to declare in the parsing scope so dsntk's lexer splits names the way Camunda does.

@@ -506,3 +506,15 @@ fn equality_with_null_is_defined_as_in_feel() {
     assert_eq!(Expression::parse("x = 3").unwrap().evaluate(&vars, 0).unwrap(), json!(true));
     assert_eq!(Expression::parse("x != 3").unwrap().evaluate(&vars, 0).unwrap(), json!(false));
 }
+
+#[test]
+fn camunda_get_or_else_is_empty_and_cycle() {
+    let v = json!({"x": 5, "n": null, "list": [], "items": [1]});
+    assert_eq!(eval_with("get or else(x, 1)", &v), json!(5));
+    assert_eq!(eval_with("get or else(n, \"default\")", &v), json!("default"));
+    assert_eq!(eval_with("get or else(missing, 2) + 1", &v), json!(3));
+    assert_eq!(eval_with("is empty(list)", &v), json!(true));
+    assert_eq!(eval_with("is empty(items)", &v), json!(false));
+    assert_eq!(eval("cycle(duration(\"PT1H\"))"), json!("R/PT1H"));
+    assert_eq!(eval("cycle(3, duration(\"PT10S\"))"), json!("R3/PT10S"));
+}
