@@ -35,6 +35,14 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                     _ => None,
                 })
                 .collect();
+            let decisions: Vec<&proto::DecisionMetadata> = response
+                .deployments
+                .iter()
+                .filter_map(|d| match &d.metadata {
+                    Some(proto::deployment::Metadata::Decision(decision)) => Some(decision),
+                    _ => None,
+                })
+                .collect();
             print(
                 &client,
                 || {
@@ -43,6 +51,12 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                         text.push_str(&format!(
                             "\n  process {} version {} key {} ({})",
                             p.bpmn_process_id, p.version, p.process_definition_key, p.resource_name
+                        ));
+                    }
+                    for d in &decisions {
+                        text.push_str(&format!(
+                            "\n  decision {} version {} key {} (in {})",
+                            d.dmn_decision_id, d.version, d.decision_key, d.dmn_decision_requirements_id
                         ));
                     }
                     text
@@ -55,6 +69,12 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                             "version": p.version,
                             "processDefinitionKey": p.process_definition_key,
                             "resourceName": p.resource_name,
+                        })).collect::<Vec<_>>(),
+                        "decisions": decisions.iter().map(|d| json!({
+                            "decisionId": d.dmn_decision_id,
+                            "version": d.version,
+                            "decisionKey": d.decision_key,
+                            "decisionRequirementsId": d.dmn_decision_requirements_id,
                         })).collect::<Vec<_>>(),
                     })
                 },
