@@ -239,6 +239,12 @@ pub struct State {
     /// Process instances created with start instructions, until they activate: where they start.
     #[serde(default)]
     pub start_instructions: BTreeMap<i64, Vec<Arc<str>>>,
+    /// Process definition key → the deployment that created it, and deployment key → the process
+    /// versions it named (new or not): call activities bound to "the same deployment".
+    #[serde(default)]
+    pub process_deployment: BTreeMap<i64, i64>,
+    #[serde(default)]
+    pub deployment_processes: BTreeMap<i64, Vec<(Arc<str>, i64)>>,
 }
 
 impl State {
@@ -286,6 +292,8 @@ impl State {
             decisions: BTreeMap::new(),
             decision_versions: BTreeMap::new(),
             start_instructions: BTreeMap::new(),
+            process_deployment: BTreeMap::new(),
+            deployment_processes: BTreeMap::new(),
         }
     }
 
@@ -485,8 +493,17 @@ impl State {
                 self.decisions.insert(value.decision_key, value.clone());
                 self.decision_versions.entry(value.decision_id.clone()).or_default().push(value.decision_key);
             }
-            RecordValue::Deployment(_)
-            | RecordValue::DecisionEvaluation(_)
+            RecordValue::Deployment(value) => {
+                if record.intent == Intent::Created && !value.processes.is_empty() {
+                    for process in value.processes.iter().filter(|p| p.is_new) {
+                        self.process_deployment.insert(process.process_definition_key, record.key);
+                    }
+                    let members =
+                        value.processes.iter().map(|p| (p.bpmn_process_id.clone(), p.process_definition_key)).collect();
+                    self.deployment_processes.insert(record.key, members);
+                }
+            }
+            RecordValue::DecisionEvaluation(_)
             | RecordValue::ProcessInstanceResult(_)
             | RecordValue::VariableDocument(_)
             | RecordValue::Signal(_)

@@ -173,3 +173,55 @@ fn a_call_activity_without_a_process_id_is_rejected_at_deploy() {
     let reason = t.deploy(&model.xml()).rejection.expect("rejected").reason;
     assert!(reason.contains("element 'call': a call activity must name the process it calls"), "{reason}");
 }
+
+fn child_version(job_type: &str, tag: &str) -> String {
+    let xml = Bpmn::process("child")
+        .start("c_start")
+        .service("c_task", job_type)
+        .end("c_end")
+        .chain(&["c_start", "c_task", "c_end"])
+        .xml();
+    xml.replace(
+        r#"<bpmn:process id="child" isExecutable="true">"#,
+        &format!(r#"<bpmn:process id="child" isExecutable="true"><bpmn:extensionElements><zeebe:versionTag value="{tag}"/></bpmn:extensionElements>"#),
+    )
+}
+
+#[test]
+fn a_call_activity_can_call_the_version_deployed_with_it_or_one_with_a_version_tag() {
+    let mut t = TestEngine::new();
+    let together = DeploymentRecord {
+        resources: vec![
+            Resource { name: "child.bpmn".into(), content: child_version("v1-work", "stable").into_bytes() },
+            Resource {
+                name: "parent.bpmn".into(),
+                content: parent("child", r#"bindingType="deployment""#, "").xml().into_bytes(),
+            },
+        ],
+        ..DeploymentRecord::default()
+    };
+    assert_eq!(t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(together))).rejection, None);
+    assert_eq!(t.deploy_named("child.bpmn", &child_version("v2-work", "beta")).rejection, None);
+    let pi = t.create("parent", json!({}));
+    assert!(t.activate("v2-work", 1).is_empty(), "the latest child is not the one deployed with the parent");
+    t.work("v1-work", json!({}));
+    assert!(t.is_completed(pi));
+
+    let tagged = Bpmn::process("tagged")
+        .start("start")
+        .element("callActivity", "call", "", r#"<bpmn:extensionElements><zeebe:calledElement processId="child" bindingType="versionTag" versionTag="stable"/></bpmn:extensionElements>"#)
+        .end("end")
+        .chain(&["start", "call", "end"]);
+    t.deploy_ok(&tagged);
+    let pi = t.create("tagged", json!({}));
+    t.work("v1-work", json!({}));
+    assert!(t.is_completed(pi));
+
+    let bad = Bpmn::process("bad")
+        .start("start")
+        .element("callActivity", "call", "", r#"<bpmn:extensionElements><zeebe:calledElement processId="child" bindingType="foo"/></bpmn:extensionElements>"#)
+        .end("end")
+        .chain(&["start", "call", "end"]);
+    let reason = t.deploy(&bad.xml()).rejection.expect("rejected").reason;
+    assert!(reason.contains("element 'call': the bindingType 'foo'"), "{reason}");
+}

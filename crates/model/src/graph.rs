@@ -68,6 +68,8 @@ pub struct Process {
     pub by_id: IdMap<ElementIdx>,
     /// Sequence flows by id.
     pub flows_by_id: IdMap<FlowIdx>,
+    /// `zeebe:versionTag`: names this version for call activities bound by version tag.
+    pub version_tag: Option<String>,
 }
 
 impl Process {
@@ -148,6 +150,15 @@ pub struct Element {
     pub compensation_handler: Option<ElementIdx>,
 }
 
+/// `bindingType` of a called element.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding {
+    Latest,
+    /// The version deployed in the same deployment as the calling process.
+    Deployment,
+    VersionTag(String),
+}
+
 /// `zeebe:calledElement` of a call activity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalledDecision {
@@ -158,8 +169,11 @@ pub struct CalledDecision {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalledElement {
-    /// The BPMN process id of the child (its latest version); may be FEEL.
+    /// The BPMN process id of the child; may be FEEL.
     pub process_id: Text,
+    /// Which version of the child: the latest, the one deployed with the caller, or the newest
+    /// with a version tag.
+    pub binding: Binding,
     /// The child's variables go to the call activity when the child completes (default true).
     pub propagate_all_child_variables: bool,
     /// Every variable visible from the call activity is copied into the child (default true);

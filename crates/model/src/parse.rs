@@ -11,9 +11,9 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    CalledDecision, CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind, EventDefinition,
-    FlowIdx, JobDefinition, Mapping, MessageDefinition, MultiInstance, Process, Script, SequenceFlow, Text,
-    USER_TASK_JOB_TYPE,
+    Binding, CalledDecision, CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind,
+    EventDefinition, FlowIdx, JobDefinition, Mapping, MessageDefinition, MultiInstance, Process, Script, SequenceFlow,
+    Text, USER_TASK_JOB_TYPE,
 };
 use crate::timer::{Schedule, TimerKind};
 
@@ -496,7 +496,11 @@ impl<'a> Reader<'a> {
         self.validate(&b, &flows);
         let flows: Vec<SequenceFlow> = flows.into_iter().map(|(flow, _)| flow).collect();
         let flows_by_id = flows.iter().map(|f| (f.id.clone(), f.idx)).collect();
-        Some(Process { id, name, elements: b.elements, flows, by_id: b.by_id, flows_by_id })
+        let version_tag = bpmn_child(node, "extensionElements")
+            .and_then(|ext| zeebe_children(ext, "versionTag").next())
+            .and_then(|tag| attr(tag, "value"))
+            .map(str::to_string);
+        Some(Process { id, name, elements: b.elements, flows, by_id: b.by_id, flows_by_id, version_tag })
     }
 
     fn container(&mut self, b: &mut ProcessBuilder<'a>, node: Node<'a, '_>, scope: ElementIdx) {
@@ -947,9 +951,37 @@ impl<'a> Reader<'a> {
                     |name: &str| ext.called_element.and_then(|c| c.attribute(name)).map(str::trim) != Some("false");
                 let propagate_all_child_variables = flag("propagateAllChildVariables");
                 let propagate_all_parent_variables = flag("propagateAllParentVariables");
-                if let Some(process_id) = self.text(&id, process_id, "the called process id") {
+                let binding = match ext.called_element.and_then(|c| attr(c, "bindingType")) {
+                    None | Some("latest") => Some(Binding::Latest),
+                    Some("deployment") => Some(Binding::Deployment),
+                    Some("versionTag") => match ext.called_element.and_then(|c| attr(c, "versionTag")) {
+                        Some(tag) => Some(Binding::VersionTag(tag.to_string())),
+                        None => {
+                            self.problems.push(at(
+                                &id,
+                                "a call activity bound by version tag (bindingType=\"versionTag\") must name \
+                                 the tag (versionTag)",
+                            ));
+                            None
+                        }
+                    },
+                    Some(other) => {
+                        self.problems.push(at(
+                            &id,
+                            format!(
+                                "the bindingType '{other}' of the called element must be one of 'latest', \
+                                 'deployment' or 'versionTag'"
+                            ),
+                        ));
+                        None
+                    }
+                };
+                if let (Some(process_id), Some(binding)) =
+                    (self.text(&id, process_id, "the called process id"), binding)
+                {
                     element.called_element = Some(CalledElement {
                         process_id,
+                        binding,
                         propagate_all_child_variables,
                         propagate_all_parent_variables,
                     });

@@ -6,7 +6,7 @@
 //! (it is the call activity's child instance in the state), and an error the child does not
 //! catch goes on to the call activity's boundary events (`bpmn/events.rs`).
 
-use baton_model::{ElementKind, Process, Text};
+use baton_model::{Binding, ElementKind, Process, Text};
 
 use super::ElementBehavior;
 use crate::bpmn::behavior::{self, Failure, Instance};
@@ -30,9 +30,35 @@ impl ElementBehavior for CallActivity {
                 variables::evaluate_string(ctx.state, inst.key, expression, ctx.now).map_err(Failure::extract_value)?
             }
         };
-        let Some(process) = ctx.state.latest_process(&process_id).cloned() else {
+        let process = match &called.binding {
+            Binding::Latest => ctx.state.latest_process(&process_id).cloned(),
+            Binding::Deployment => ctx
+                .state
+                .process_deployment
+                .get(&inst.value.process_definition_key)
+                .and_then(|deployment| ctx.state.deployment_processes.get(deployment))
+                .and_then(|members| members.iter().find(|(id, _)| **id == *process_id))
+                .and_then(|(_, key)| ctx.state.live_process(*key))
+                .cloned(),
+            Binding::VersionTag(tag) => ctx
+                .state
+                .versions
+                .get(process_id.as_str())
+                .into_iter()
+                .flatten()
+                .rev()
+                .filter_map(|key| ctx.state.live_process(*key))
+                .find(|p| p.graph.version_tag.as_deref() == Some(tag.as_str()))
+                .cloned(),
+        };
+        let Some(process) = process else {
+            let binding = match &called.binding {
+                Binding::Latest => String::new(),
+                Binding::Deployment => " in the same deployment as the calling process".to_string(),
+                Binding::VersionTag(tag) => format!(" with version tag '{tag}'"),
+            };
             return Err(Failure::called_element(format!(
-                "Expected process with BPMN process id '{process_id}' to be deployed, but not found."
+                "Expected process with BPMN process id '{process_id}'{binding} to be deployed, but not found."
             )));
         };
         let root = process.graph.element(Process::ROOT);
