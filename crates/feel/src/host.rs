@@ -28,6 +28,14 @@ pub(crate) enum HostFunction {
     GetOrElse,
     /// Camunda's `is empty(list)`.
     IsEmpty,
+    /// Camunda's `trim(string)`, `is blank(string)`, `partition(list, size)`,
+    /// `duplicate values(list)`, `to json(value)` and `from json(string)`.
+    Trim,
+    IsBlank,
+    Partition,
+    DuplicateValues,
+    ToJson,
+    FromJson,
     /// Camunda's `cycle(interval)` and `cycle(repetitions, interval)`: an ISO 8601 repeating
     /// interval for timer cycles.
     Cycle(usize),
@@ -49,6 +57,12 @@ impl HostFunction {
             ("number", 1) => Some(HostFunction::Number),
             ("get or else", 2) => Some(HostFunction::GetOrElse),
             ("is empty", 1) => Some(HostFunction::IsEmpty),
+            ("trim", 1) => Some(HostFunction::Trim),
+            ("is blank", 1) => Some(HostFunction::IsBlank),
+            ("partition", 2) => Some(HostFunction::Partition),
+            ("duplicate values", 1) => Some(HostFunction::DuplicateValues),
+            ("to json", 1) => Some(HostFunction::ToJson),
+            ("from json", 1) => Some(HostFunction::FromJson),
             ("cycle", arity @ (1 | 2)) => Some(HostFunction::Cycle(arity)),
             _ => None,
         }
@@ -64,6 +78,43 @@ impl HostFunction {
             HostFunction::Number => NUMBER_FUNCTION.clone(),
             HostFunction::GetOrElse => GET_OR_ELSE_FUNCTION.clone(),
             HostFunction::IsEmpty => IS_EMPTY_FUNCTION.clone(),
+            HostFunction::Trim => unary("string", |value| match value {
+                Value::String(text) => Value::String(text.trim().to_string()),
+                other => expected("trim", "a string", &other),
+            }),
+            HostFunction::IsBlank => unary("string", |value| match value {
+                Value::String(text) => Value::Boolean(text.trim().is_empty()),
+                other => expected("is blank", "a string", &other),
+            }),
+            HostFunction::DuplicateValues => unary("list", |value| match value {
+                Value::List(items) => {
+                    let mut seen: Vec<Value> = Vec::new();
+                    let mut duplicates: Vec<Value> = Vec::new();
+                    for item in items.iter() {
+                        if seen.contains(item) {
+                            if !duplicates.contains(item) {
+                                duplicates.push(item.clone());
+                            }
+                        } else {
+                            seen.push(item.clone());
+                        }
+                    }
+                    Value::List(duplicates)
+                }
+                other => expected("duplicate values", "a list", &other),
+            }),
+            HostFunction::ToJson => unary("value", |value| match crate::convert::value_to_json(&value) {
+                Ok(json) => Value::String(json.to_string()),
+                Err(error) => Value::Null(Some(format!("to json: {error}"))),
+            }),
+            HostFunction::FromJson => unary("value", |value| match value {
+                Value::String(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(json) => crate::convert::json_to_value(&json),
+                    Err(error) => Value::Null(Some(format!("from json: {error}"))),
+                },
+                other => expected("from json", "a string", &other),
+            }),
+            HostFunction::Partition => PARTITION_FUNCTION.clone(),
             HostFunction::Cycle(1) => CYCLE_FUNCTION.clone(),
             HostFunction::Cycle(_) => CYCLE_REPEATING_FUNCTION.clone(),
             HostFunction::Builtin(bif) => Value::BuiltInFunction(bif.clone()),
@@ -132,6 +183,40 @@ static NUMBER_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
                 Value::Null(Some(format!("number: expected a string, actual value type is {}", other.type_of())))
             }
             None => Value::Null(Some("number: missing argument".to_string())),
+        }),
+    )
+});
+
+/// A one-parameter host function computing its result from the argument alone.
+fn unary(parameter: &str, body: impl Fn(Value) -> Value + Send + Sync + 'static) -> Value {
+    let name = Name::from(parameter);
+    function(
+        vec![(name.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| body(scope.get_value(&name).unwrap_or(Value::Null(None)))),
+    )
+}
+
+fn expected(function: &str, what: &str, actual: &Value) -> Value {
+    Value::Null(Some(format!("{function}: expected {what}, actual value type is {}", actual.type_of())))
+}
+
+/// `partition(list, size)`: the list cut into lists of `size` items (the last may be shorter).
+static PARTITION_FUNCTION: LazyLock<Value> = LazyLock::new(|| {
+    let list = Name::from("list");
+    let size = Name::from("size");
+    function(
+        vec![(list.clone(), FeelType::Any), (size.clone(), FeelType::Any)],
+        Box::new(move |scope: &FeelScope| {
+            let size = match scope.get_value(&size) {
+                Some(Value::Number(n)) => n.to_string().parse::<usize>().ok().filter(|s| *s > 0),
+                _ => None,
+            };
+            match (scope.get_value(&list), size) {
+                (Some(Value::List(items)), Some(size)) => {
+                    Value::List(items.chunks(size).map(|chunk| Value::List(chunk.to_vec())).collect())
+                }
+                _ => Value::Null(Some("partition: expected a list and a positive size".to_string())),
+            }
         }),
     )
 });

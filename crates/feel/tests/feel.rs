@@ -518,3 +518,15 @@ fn camunda_get_or_else_is_empty_and_cycle() {
     assert_eq!(eval("cycle(duration(\"PT1H\"))"), json!("R/PT1H"));
     assert_eq!(eval("cycle(3, duration(\"PT10S\"))"), json!("R3/PT10S"));
 }
+
+#[test]
+fn camunda_string_list_and_json_extensions() {
+    let v = json!({"name": "  Ada  ", "blank": "   ", "xs": [1, 2, 2, 3, 3, 3], "doc": "{\"a\": [1, true]}"});
+    assert_eq!(eval_with("trim(name)", &v), json!("Ada"));
+    assert_eq!(eval_with("is blank(blank)", &v), json!(true));
+    assert_eq!(eval_with("is blank(name)", &v), json!(false));
+    assert_eq!(eval_with("duplicate values(xs)", &v), json!([2, 3]));
+    assert_eq!(eval_with("partition(xs, 4)", &v), json!([[1, 2, 2, 3], [3, 3]]));
+    assert_eq!(eval_with("from json(doc).a[2]", &v), json!(true));
+    assert_eq!(eval_with("to json({x: 1})", &v), json!("{\"x\":1}"));
+}
