@@ -425,6 +425,17 @@ struct Shared {
 }
 
 impl Shared {
+    fn new() -> Shared {
+        let (stopping, _) = watch::channel(false);
+        Shared {
+            claimed: AtomicU64::new(0),
+            backpressure_retries: AtomicU64::new(0),
+            failure: OnceLock::new(),
+            failed: AtomicBool::new(false),
+            stopping,
+        }
+    }
+
     fn fail(&self, message: String) {
         let _ = self.failure.set(message);
         self.failed.store(true, Ordering::Release);
@@ -451,14 +462,7 @@ async fn load(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow::Result<
         bail!("the deployment did not include process '{}'", plan.process_id);
     }
 
-    let (stopping, _) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        claimed: AtomicU64::new(0),
-        backpressure_retries: AtomicU64::new(0),
-        failure: OnceLock::new(),
-        failed: AtomicBool::new(false),
-        stopping,
-    });
+    let shared = Arc::new(Shared::new());
 
     // Each worker gets its own connection, as separate worker processes would have.
     let mut workers = Vec::new();
@@ -512,13 +516,29 @@ async fn load(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow::Result<
         };
         drivers.push(tokio::spawn(driver.run()));
     }
+    finish(engine, Run { shared, progress, watchdog, workers, drivers, started, records_before }).await
+}
+
+/// The tasks of a run, waited for once its drivers are done.
+struct Run {
+    shared: Arc<Shared>,
+    progress: ProgressBar,
+    watchdog: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
+    drivers: Vec<JoinHandle<Vec<u64>>>,
+    started: Instant,
+    records_before: u64,
+}
+
+/// Waits for the drivers, stops the workers, and reports (or the failure that stopped the run).
+async fn finish(engine: &Engine, run: Run) -> anyhow::Result<Report> {
+    let Run { shared, progress, watchdog, workers, drivers, started, records_before } = run;
     let mut latencies_us = Vec::new();
     for driver in drivers {
         latencies_us.extend(driver.await.context("a driver task panicked")?);
     }
     let elapsed = started.elapsed();
     progress.finish_and_clear();
-
     shared.stopping.send_replace(true);
     watchdog.await.context("the incident watchdog panicked")?;
     for worker in workers {
@@ -553,14 +573,7 @@ async fn load_embedded(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow
     let instance_variables = document(&plan.instance_variables)?;
     let job_variables = Arc::new(document(&plan.job_variables)?);
 
-    let (stopping, _) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        claimed: AtomicU64::new(0),
-        backpressure_retries: AtomicU64::new(0),
-        failure: OnceLock::new(),
-        failed: AtomicBool::new(false),
-        stopping,
-    });
+    let shared = Arc::new(Shared::new());
     let mut workers = Vec::new();
     for job_type in &plan.job_types {
         let (broker, job_type, variables, shared) =
@@ -611,30 +624,7 @@ async fn load_embedded(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow
             latencies
         }));
     }
-    let mut latencies_us = Vec::new();
-    for driver in drivers {
-        latencies_us.extend(driver.await.context("a driver task panicked")?);
-    }
-    let elapsed = started.elapsed();
-    progress.finish_and_clear();
-    shared.stopping.send_replace(true);
-    watchdog.await.context("the incident watchdog panicked")?;
-    for worker in workers {
-        worker.await.context("a worker task panicked")?;
-    }
-    if shared.failed.load(Ordering::Acquire) {
-        let failure = shared.failure.get().cloned().unwrap_or_else(|| "unknown failure".to_string());
-        bail!("the benchmark stopped: {failure}");
-    }
-    let records = engine.records_written().await?.saturating_sub(records_before);
-    latencies_us.sort_unstable();
-    Ok(Report {
-        completed: latencies_us.len() as u64,
-        elapsed,
-        latencies_us,
-        records,
-        backpressure_retries: shared.backpressure_retries.load(Ordering::Relaxed),
-    })
+    finish(engine, Run { shared, progress, watchdog, workers, drivers, started, records_before }).await
 }
 
 fn document(text: &str) -> anyhow::Result<Document> {
@@ -647,6 +637,7 @@ fn document(text: &str) -> anyhow::Result<Document> {
     }
 }
 
+/// Whether a driver may start one more instance.
 fn claim(shared: &Shared, stop: Stop, deadline: Option<Instant>) -> bool {
     if shared.failed.load(Ordering::Acquire) {
         return false;
@@ -816,14 +807,7 @@ impl Driver {
     }
 
     fn claim(&self) -> bool {
-        if self.shared.failed.load(Ordering::Acquire) {
-            return false;
-        }
-        match (self.stop, self.deadline) {
-            (Stop::Count(count), _) => self.shared.claimed.fetch_add(1, Ordering::Relaxed) < count,
-            (Stop::After(_), Some(deadline)) => Instant::now() < deadline,
-            (Stop::After(_), None) => false,
-        }
+        claim(&self.shared, self.stop, self.deadline)
     }
 
     /// Creates one instance and waits for its completion, retrying while the engine pushes back.

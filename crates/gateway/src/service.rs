@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_engine::{Intent, JobRecord, state::partition_of_key};
+use baton_engine::{JobRecord, state::partition_of_key};
 use baton_runtime::{ActivateJobs, Broker, Error as RuntimeError};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -110,12 +110,7 @@ async fn stopped(mut stopping: watch::Receiver<bool>) {
 /// activatable again at once, instead of leaving them locked until their deadline.
 async fn give_back(broker: &Broker, jobs: Vec<(i64, JobRecord)>) {
     for (key, job) in jobs {
-        let value = JobRecord {
-            retries: job.retries,
-            error_message: "The worker went away before the job was handed to it".to_string(),
-            ..JobRecord::default()
-        };
-        let command = convert::job_command(Intent::Fail, key, value);
+        let command = baton_runtime::give_back_command(key, &job);
         if let Err(error) = broker.execute_on_key(key, command).await {
             tracing::warn!(job_key = key, %error, "could not give back an undelivered job");
         }

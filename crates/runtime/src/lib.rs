@@ -181,6 +181,17 @@ pub enum Error {
     Storage(String),
 }
 
+/// The command that makes a job activated for a worker who went away before it was handed over
+/// activatable again at once: a failure that keeps its retries.
+pub fn give_back_command(job_key: i64, job: &JobRecord) -> Command {
+    let value = JobRecord {
+        retries: job.retries,
+        error_message: "The worker went away before the job was handed to it".to_string(),
+        ..JobRecord::default()
+    };
+    Command::new(Intent::Fail, job_key, RecordValue::Job(value))
+}
+
 /// An activation request from a worker.
 #[derive(Debug, Clone)]
 pub struct ActivateJobs {

@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use baton_engine::{
-    Command, Engine, Intent, JobBatchRecord, JobRecord, Output, Record, RecordValue, RequestId, SideEffect, State,
+    Command, Engine, Intent, JobBatchRecord, Output, Record, RecordValue, RequestId, SideEffect, State,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -427,12 +427,7 @@ impl Partition {
                 && let RecordValue::JobBatch(batch) = record.value
             {
                 for (key, job) in batch.job_keys.into_iter().zip(batch.jobs) {
-                    let value = JobRecord {
-                        retries: job.retries,
-                        error_message: "The worker went away before the job was handed to it".to_string(),
-                        ..JobRecord::default()
-                    };
-                    self.give_back.push(Command::new(Intent::Fail, key, RecordValue::Job(value)));
+                    self.give_back.push(crate::give_back_command(key, &job));
                 }
             }
         }

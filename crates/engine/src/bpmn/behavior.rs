@@ -366,7 +366,7 @@ pub(crate) fn finish_termination(ctx: &mut Ctx, src: &Record, key: i64) {
         answer_terminated_awaiting(ctx, &inst);
     }
     let trigger = crate::bpmn::events::pending_trigger(ctx.state, key);
-    let start_key = ctx.state.start_key_of_instance.get(&key).cloned();
+    let start_key = crate::bpmn::start_events::start_key(ctx, &inst);
     transition(ctx, src, &inst, Intent::ElementTerminated);
     if let Some(start_key) = start_key {
         crate::bpmn::start_events::instance_ended(ctx, src, &start_key);

@@ -80,7 +80,11 @@ fn find_catch(
     }
 }
 
-fn process_event(attached: &Instance, element_id: std::sync::Arc<str>, variables: Document) -> ProcessEventRecord {
+pub(crate) fn process_event(
+    attached: &Instance,
+    element_id: std::sync::Arc<str>,
+    variables: Document,
+) -> ProcessEventRecord {
     ProcessEventRecord {
         scope_key: attached.key,
         target_element_id: element_id,
@@ -229,9 +233,7 @@ pub(crate) fn trigger_event_gateway(
         return;
     };
     behavior::transition(ctx, src, gateway, Intent::ElementCompleting);
-    crate::bpmn::messages::close_subscriptions(ctx, src, gateway.key);
-    crate::bpmn::signals::close_subscriptions(ctx, src, gateway.key);
-    crate::bpmn::timers::cancel_timers(ctx, src, gateway.key);
+    close_catches(ctx, src, gateway.key);
     behavior::transition(ctx, src, gateway, Intent::ElementCompleted);
     let key = behavior::take_flow_only(ctx, src, gateway, flow);
     let element = gateway.graph.element(event);
@@ -255,16 +257,17 @@ pub(crate) fn activate_start_event(
     let key = ctx.next_key();
     let value = scope.value_for(start, scope.key);
     ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value.clone()));
-    let event = ProcessEventRecord {
-        scope_key: scope.key,
-        target_element_id: trigger.element_id.clone(),
-        variables: trigger.variables.clone(),
-        bpmn_process_id: scope.value.bpmn_process_id.clone(),
-        process_definition_key: scope.value.process_definition_key,
-        process_instance_key: scope.value.process_instance_key,
-    };
+    let event = process_event(scope, trigger.element_id.clone(), trigger.variables.clone());
     ctx.event(src, trigger.key, Intent::Triggered, RecordValue::ProcessEvent(event));
     variables::merge_local(ctx, src, &value, key, trigger.variables.clone());
+}
+
+/// Closes everything an element instance waits on: its message and signal subscriptions and
+/// its timers (its own, its boundary events', its event subprocesses' starts).
+pub(crate) fn close_catches(ctx: &mut Ctx, src: &Record, element_instance_key: i64) {
+    crate::bpmn::messages::close_subscriptions(ctx, src, element_instance_key);
+    crate::bpmn::signals::close_subscriptions(ctx, src, element_instance_key);
+    crate::bpmn::timers::cancel_timers(ctx, src, element_instance_key);
 }
 
 /// Activates the triggered catch event in the flow scope of `attached`, with the trigger's

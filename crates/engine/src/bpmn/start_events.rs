@@ -256,6 +256,15 @@ pub(crate) fn correlate_buffered(ctx: &mut Ctx, src: &Record, name: &str, correl
     }
 }
 
+/// The (process id, correlation key) a message start event started `inst` with, if it is such a
+/// process instance; read before it ends, since ending releases it.
+pub(crate) fn start_key(ctx: &Ctx, inst: &crate::bpmn::behavior::Instance) -> Option<(Arc<str>, String)> {
+    if inst.value.flow_scope_key >= 0 {
+        return None;
+    }
+    ctx.state.start_key_of_instance.get(&inst.key).cloned()
+}
+
 /// A process instance ended: if a message start event started it with a correlation key, a
 /// buffered message with that key may now start the next one.
 pub(crate) fn instance_ended(ctx: &mut Ctx, src: &Record, ended: &(Arc<str>, String)) {

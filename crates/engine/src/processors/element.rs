@@ -6,7 +6,7 @@ use baton_model::ElementKind;
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{compensation, messages, multi_instance, signals, start_events, timers};
+use crate::bpmn::{compensation, events, messages, multi_instance, signals, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -59,14 +59,7 @@ pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) 
     {
         // Chosen by an event-based gateway: what it waited for has happened already.
         behavior::transition_to_activated(ctx, src, inst);
-        let event = ProcessEventRecord {
-            scope_key: inst.key,
-            target_element_id: trigger.element_id.clone(),
-            variables: trigger.variables.clone(),
-            bpmn_process_id: inst.value.bpmn_process_id.clone(),
-            process_definition_key: inst.value.process_definition_key,
-            process_instance_key: inst.value.process_instance_key,
-        };
+        let event = events::process_event(inst, trigger.element_id.clone(), trigger.variables.clone());
         ctx.event(src, trigger.key, Intent::Triggered, RecordValue::ProcessEvent(event));
         variables::apply_result(ctx, src, inst, trigger.variables);
         behavior::complete_element(ctx, src, inst);
@@ -110,10 +103,8 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
     });
     match result {
         Ok((flows, inner_next)) => {
-            messages::close_subscriptions(ctx, src, inst.key);
-            signals::close_subscriptions(ctx, src, inst.key);
-            timers::cancel_timers(ctx, src, inst.key);
-            let start_key = ctx.state.start_key_of_instance.get(&inst.key).cloned();
+            events::close_catches(ctx, src, inst.key);
+            let start_key = start_events::start_key(ctx, inst);
             behavior::transition(ctx, src, inst, Intent::ElementCompleted);
             compensation::completed(ctx, src, inst);
             compensation::handler_completed(ctx, src, inst.key);
@@ -142,9 +133,7 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
     let inst = Instance::load(ctx.state, key)?;
     let index = behavior::transition(ctx, src, &inst, Intent::ElementTerminating);
     bpmn::on_terminate(ctx, src, &inst);
-    messages::close_subscriptions(ctx, src, key);
-    signals::close_subscriptions(ctx, src, key);
-    timers::cancel_timers(ctx, src, key);
+    events::close_catches(ctx, src, key);
     behavior::resolve_incidents_of(ctx, src, key);
     if behavior::terminate_children(ctx, src, key) == 0 {
         behavior::finish_termination(ctx, src, key);
