@@ -23,7 +23,7 @@ pub struct ServeArgs {
     /// Address of the HTTP server (health and the REST API) [default: 127.0.0.1:8080].
     #[arg(long, env = "BATON_HTTP_ADDR", value_name = "HOST:PORT")]
     pub http_addr: Option<SocketAddr>,
-    /// Number of partitions [default: 1].
+    /// Number of partitions [default: the data directory's, or one per core for a new one].
     #[arg(long, env = "BATON_PARTITIONS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub partitions: Option<u32>,
     /// A TOML file with the same settings (data_dir, grpc_addr, http_addr, partitions).
@@ -59,12 +59,17 @@ impl ServeArgs {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let partitions = self.partitions.or(file.partitions).unwrap_or_else(default_partitions);
+        let data_dir = self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        let partitions = self
+            .partitions
+            .or(file.partitions)
+            .or_else(|| baton_runtime::stored_partition_count(&data_dir))
+            .unwrap_or_else(default_partitions);
         if partitions == 0 {
             return Err(Failure::usage("partitions must be at least 1"));
         }
         Ok(Settings {
-            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir,
             grpc_addr: self.grpc_addr.or(file.grpc_addr).unwrap_or(([127, 0, 0, 1], 26500).into()),
             http_addr: self.http_addr.or(file.http_addr).unwrap_or(([127, 0, 0, 1], 8080).into()),
             partitions,
@@ -78,10 +83,9 @@ fn read_file(path: &Path) -> Result<FileConfig, Failure> {
     toml::from_str(&text).map_err(|error| Failure::usage(format!("invalid config file {}: {error}", path.display())))
 }
 
-/// One partition until message subscriptions are routed between partitions: with one, message
-/// correlation follows Zeebe's rules exactly (see `Broker::publish_message`).
+/// One partition per core: each partition is one thread processing its share of the instances.
 fn default_partitions() -> u32 {
-    1
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64))
 }
 
 #[cfg(test)]
@@ -99,6 +103,17 @@ mod tests {
         assert_eq!(settings.grpc_addr.to_string(), "127.0.0.1:26500");
         assert_eq!(settings.http_addr.to_string(), "127.0.0.1:8080");
         assert!(settings.partitions >= 1);
+    }
+
+    #[test]
+    fn an_existing_data_dir_keeps_its_partition_count() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("baton-runtime.json"), r#"{"format":1,"partitions":3}"#).unwrap();
+        let mut args = args();
+        args.data_dir = Some(dir.path().to_path_buf());
+        assert_eq!(args.resolve().unwrap().partitions, 3);
+        args.partitions = Some(5);
+        assert_eq!(args.resolve().unwrap().partitions, 5, "an explicit count is what the user asked for");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::processors;
 use crate::record::*;
-use crate::state::State;
+use crate::state::{State, partition_of_correlation_key, partition_of_key};
 
 /// A command from outside the engine (a client, the scheduler).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,10 +43,15 @@ impl Response {
 }
 
 /// Work for the edge, to be done once the batch is durable. Replay discards these.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SideEffect {
     /// Jobs of this type became activatable: wake long-polling and streaming workers.
     JobsAvailable { job_type: Arc<str> },
+    /// A command for another partition (message subscriptions between the partition of an
+    /// instance and the partition of a correlation key). Delivery may be lost in a crash: after
+    /// recovery, [`Engine::pending_commands`] gives everything still unanswered, and receivers
+    /// ignore what they already carried out.
+    SendCommand { partition_id: u32, command: Box<Command> },
 }
 
 /// Everything one command produced, to be appended as one batch.
@@ -87,6 +92,34 @@ impl Engine {
 
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// How many partitions the node has (1 unless set): messages are routed by correlation key.
+    pub fn set_partition_count(&mut self, partition_count: u32) {
+        self.state.partition_count = partition_count.max(1);
+    }
+
+    /// Commands to other partitions that may not have arrived, to send again after recovery:
+    /// subscriptions of this partition's instances (opened on the correlation key's partition),
+    /// and messages offered to other partitions' instances and not answered yet.
+    pub fn pending_commands(&self) -> Vec<(u32, Command)> {
+        let state = &self.state;
+        let mut commands = Vec::new();
+        for (key, subscription) in &state.message_subscriptions {
+            if partition_of_key(*key) != state.partition_id {
+                continue;
+            }
+            let home = partition_of_correlation_key(&subscription.correlation_key, state.partition_count);
+            if home != state.partition_id {
+                let value = RecordValue::MessageSubscription(subscription.clone());
+                commands.push((home, Command::new(Intent::Create, *key, value)));
+            }
+        }
+        for (key, offer) in &state.correlating {
+            let value = RecordValue::ProcessMessageSubscription(offer.clone());
+            commands.push((partition_of_key(*key), Command::new(Intent::Correlate, *key, value)));
+        }
+        commands
     }
 
     pub fn into_state(self) -> State {
@@ -256,6 +289,17 @@ impl Ctx<'_> {
 
     pub fn respond_with(&mut self, request_id: RequestId, record: Record) {
         self.out.responses.push(Response { request_id, record });
+    }
+
+    /// A command for another partition, sent once this batch is durable.
+    pub fn send(&mut self, partition_id: u32, intent: Intent, key: i64, value: RecordValue) {
+        let command = Command::new(intent, key, value);
+        self.out.side_effects.push(SideEffect::SendCommand { partition_id, command: Box::new(command) });
+    }
+
+    /// The partition holding the messages of `correlation_key`.
+    pub fn message_partition(&self, correlation_key: &str) -> u32 {
+        partition_of_correlation_key(correlation_key, self.state.partition_count)
     }
 
     pub fn side_effect(&mut self, effect: SideEffect) {

@@ -67,6 +67,9 @@ pub enum ValueType {
     ProcessEvent,
     Message,
     MessageSubscription,
+    /// The instance partition's side of a subscription whose messages live on another
+    /// partition (the partition of the correlation key).
+    ProcessMessageSubscription,
     Timer,
     Signal,
     SignalSubscription,
@@ -96,6 +99,7 @@ impl ValueType {
             ValueType::ProcessEvent => "PROCESS_EVENT",
             ValueType::Message => "MESSAGE",
             ValueType::MessageSubscription => "MESSAGE_SUBSCRIPTION",
+            ValueType::ProcessMessageSubscription => "PROCESS_MESSAGE_SUBSCRIPTION",
             ValueType::Timer => "TIMER",
             ValueType::Signal => "SIGNAL",
             ValueType::SignalSubscription => "SIGNAL_SUBSCRIPTION",
@@ -165,9 +169,15 @@ pub enum Intent {
     Published,
     Expire,
     Expired,
-    // Message subscription (also CREATED)
+    // Message subscription (also CREATE, CREATED, DELETE); between partitions also CORRELATING
+    // (offered to another partition's instance), CORRELATE (an instance took the message, or: take
+    // it), REJECT / REJECTED (the instance could not take it).
     Correlated,
     Deleted,
+    Correlating,
+    Correlate,
+    Reject,
+    Rejected,
     // Timer (also CREATED, CANCELED)
     Trigger,
     // Signal (signal subscription: CREATED, DELETED)
@@ -236,6 +246,10 @@ impl Intent {
             Intent::Expired => "EXPIRED",
             Intent::Correlated => "CORRELATED",
             Intent::Deleted => "DELETED",
+            Intent::Correlating => "CORRELATING",
+            Intent::Correlate => "CORRELATE",
+            Intent::Reject => "REJECT",
+            Intent::Rejected => "REJECTED",
             Intent::Trigger => "TRIGGER",
             Intent::Broadcast => "BROADCAST",
             Intent::Delete => "DELETE",
@@ -293,6 +307,7 @@ pub enum RecordValue {
     ProcessEvent(ProcessEventRecord),
     Message(MessageRecord),
     MessageSubscription(MessageSubscriptionRecord),
+    ProcessMessageSubscription(MessageSubscriptionRecord),
     Timer(TimerRecord),
     Signal(SignalRecord),
     SignalSubscription(SignalSubscriptionRecord),
@@ -322,6 +337,7 @@ impl RecordValue {
             RecordValue::ProcessEvent(_) => ValueType::ProcessEvent,
             RecordValue::Message(_) => ValueType::Message,
             RecordValue::MessageSubscription(_) => ValueType::MessageSubscription,
+            RecordValue::ProcessMessageSubscription(_) => ValueType::ProcessMessageSubscription,
             RecordValue::Timer(_) => ValueType::Timer,
             RecordValue::Signal(_) => ValueType::Signal,
             RecordValue::SignalSubscription(_) => ValueType::SignalSubscription,
@@ -721,6 +737,13 @@ pub struct MessageSubscriptionRecord {
     /// Set on `CORRELATED`: the message and its variables; -1 and empty otherwise.
     pub message_key: i64,
     pub variables: Document,
+}
+
+impl MessageSubscriptionRecord {
+    /// This subscription as correlated with (or offered) a message.
+    pub fn with_message(&self, message_key: i64, variables: &Document) -> MessageSubscriptionRecord {
+        MessageSubscriptionRecord { message_key, variables: variables.clone(), ..self.clone() }
+    }
 }
 
 /// A timer of a timer catch event or timer boundary event (then `element_instance_key` is the

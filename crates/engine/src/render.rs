@@ -129,7 +129,7 @@ pub fn record(record: &Record) -> String {
                 let _ = write!(line, " caught by {}", value.catch_element_id);
             }
         }
-        RecordValue::MessageSubscription(value) => {
+        RecordValue::MessageSubscription(value) | RecordValue::ProcessMessageSubscription(value) => {
             let _ = write!(line, " {} {} key={:?}", value.element_id, value.message_name, value.correlation_key);
             if !value.variables.is_empty() {
                 let _ = write!(line, " {}", serde_json::Value::Object(value.variables.clone()));

@@ -21,6 +21,18 @@ pub fn partition_of_key(key: i64) -> u32 {
     (key >> PARTITION_BITS_SHIFT) as u32
 }
 
+/// The partition that holds the messages of a correlation key, and where subscriptions waiting
+/// for them are correlated: `1 + hash % partitions`, with a stable hash (FNV-1a) so the routing
+/// never changes for a data directory.
+pub fn partition_of_correlation_key(correlation_key: &str, partition_count: u32) -> u32 {
+    let hash = baton_model::fnv1a(correlation_key.as_bytes());
+    (hash % u64::from(partition_count.max(1))) as u32 + 1
+}
+
+fn one() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LifecycleState {
     Activating,
@@ -141,6 +153,10 @@ pub struct AwaitingResult {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub partition_id: u32,
+    /// Partitions of the node, fixed for a data directory; set by the runtime, not stored, since
+    /// only processing (routing messages) reads it.
+    #[serde(skip, default = "one")]
+    pub partition_count: u32,
     /// The last key handed out (encoded with the partition).
     pub(crate) key_counter: i64,
     pub(crate) last_position: u64,
@@ -165,9 +181,6 @@ pub struct State {
     pub message_index: BTreeSet<(String, String, i64)>,
     /// (deadline, message key) of buffered messages.
     pub message_deadlines: BTreeSet<(i64, i64)>,
-    /// (message key, process instance key): a buffered message correlates at most once per
-    /// process instance.
-    pub message_correlations: BTreeSet<(i64, i64)>,
     /// Open message subscriptions by key.
     pub message_subscriptions: BTreeMap<i64, MessageSubscriptionRecord>,
     /// (message name, correlation key, subscription key) of open subscriptions.
@@ -190,9 +203,19 @@ pub struct State {
     /// (message name, subscription key) of open message start event subscriptions.
     #[serde(default)]
     pub start_subscription_index: BTreeSet<(String, i64)>,
-    /// (message key, bpmn process id): a buffered message starts at most one instance per process.
+    /// (message key, bpmn process id): a buffered message correlates at most once per process
+    /// (to one subscription, or by starting one instance), across its versions, as in Zeebe.
+    #[serde(default, alias = "message_start_correlations")]
+    pub message_correlations: BTreeSet<(i64, Arc<str>)>,
+    /// Subscriptions of other partitions' instances offered a message (`CORRELATING`), until the
+    /// instance's partition answers; by subscription key, with the message key and variables.
     #[serde(default)]
-    pub message_start_correlations: BTreeSet<(i64, Arc<str>)>,
+    pub correlating: BTreeMap<i64, MessageSubscriptionRecord>,
+    /// (process instance key, message key) of messages from another partition that an instance
+    /// of this partition took, until the message's partition has the answer: an offer sent again
+    /// after a crash is recognised, even when the instance has ended since.
+    #[serde(default)]
+    pub delivered: BTreeSet<(i64, i64)>,
     /// (bpmn process id, correlation key) → the active instance a message start event started
     /// with that key: Zeebe allows one at a time.
     #[serde(default, with = "crate::snapshot::map_as_entries")]
@@ -251,6 +274,7 @@ impl State {
     pub fn new(partition_id: u32) -> State {
         State {
             partition_id,
+            partition_count: 1,
             key_counter: encode_key(partition_id, 0),
             last_position: 0,
             processes: BTreeMap::new(),
@@ -266,7 +290,6 @@ impl State {
             messages: BTreeMap::new(),
             message_index: BTreeSet::new(),
             message_deadlines: BTreeSet::new(),
-            message_correlations: BTreeSet::new(),
             message_subscriptions: BTreeMap::new(),
             subscription_index: BTreeSet::new(),
             subscriptions_by_element: BTreeSet::new(),
@@ -276,7 +299,9 @@ impl State {
             start_triggers: BTreeMap::new(),
             message_start_subscriptions: BTreeMap::new(),
             start_subscription_index: BTreeSet::new(),
-            message_start_correlations: BTreeSet::new(),
+            message_correlations: BTreeSet::new(),
+            correlating: BTreeMap::new(),
+            delivered: BTreeSet::new(),
             active_start_keys: BTreeMap::new(),
             start_key_of_instance: BTreeMap::new(),
             signal_subscriptions: BTreeMap::new(),
@@ -378,6 +403,16 @@ impl State {
         self.subscription_index.range(from..=to).map(|(_, _, key)| *key).collect()
     }
 
+    /// The oldest buffered message for `subscription` that its process has not taken yet, with
+    /// its variables.
+    pub fn next_buffered_message(&self, subscription: &MessageSubscriptionRecord) -> Option<(i64, Document)> {
+        let process = &subscription.bpmn_process_id;
+        self.buffered_messages(&subscription.message_name, &subscription.correlation_key)
+            .into_iter()
+            .find(|key| !self.message_correlations.contains(&(*key, process.clone())))
+            .and_then(|key| self.messages.get(&key).map(|message| (key, message.variables.clone())))
+    }
+
     /// Keys of the open subscriptions of one element instance.
     pub fn subscriptions_of(&self, element_instance_key: i64) -> Vec<i64> {
         self.subscriptions_by_element
@@ -453,6 +488,14 @@ impl State {
             RecordValue::ProcessEvent(value) => self.apply_process_event(record, value),
             RecordValue::Message(value) => self.apply_message(record, value),
             RecordValue::MessageSubscription(value) => self.apply_message_subscription(record, value),
+            RecordValue::ProcessMessageSubscription(value) => {
+                let entry = (value.process_instance_key, value.message_key);
+                match record.intent {
+                    Intent::Correlated => _ = self.delivered.insert(entry),
+                    Intent::Deleted => _ = self.delivered.remove(&entry),
+                    _ => {}
+                }
+            }
             RecordValue::Timer(value) => match record.intent {
                 Intent::Created => {
                     self.timers.insert(record.key, value.clone());
@@ -918,19 +961,14 @@ impl State {
                     self.message_index.remove(&(message.name, message.correlation_key, key));
                     self.message_deadlines.remove(&(message.deadline_ms, key));
                 }
-                let correlated: Vec<(i64, i64)> =
-                    self.message_correlations.range((key, i64::MIN)..=(key, i64::MAX)).copied().collect();
-                for entry in correlated {
-                    self.message_correlations.remove(&entry);
-                }
-                let started: Vec<(i64, Arc<str>)> = self
-                    .message_start_correlations
+                let correlated: Vec<(i64, Arc<str>)> = self
+                    .message_correlations
                     .range((key, Arc::from(""))..)
                     .take_while(|(k, _)| *k == key)
                     .cloned()
                     .collect();
-                for entry in started {
-                    self.message_start_correlations.remove(&entry);
+                for entry in correlated {
+                    self.message_correlations.remove(&entry);
                 }
             }
             _ => {}
@@ -948,13 +986,26 @@ impl State {
                 self.subscription_index.insert((value.message_name.clone(), value.correlation_key.clone(), key));
                 self.subscriptions_by_element.insert((value.element_instance_key, key));
             }
-            Intent::Correlated => {
+            Intent::Correlating => {
+                self.correlating.insert(key, value.clone());
                 if self.messages.contains_key(&value.message_key) {
-                    self.message_correlations.insert((value.message_key, value.process_instance_key));
+                    self.message_correlations.insert((value.message_key, value.bpmn_process_id.clone()));
+                }
+            }
+            Intent::Correlated => {
+                // For a subscription of another partition's instance, the mark was set when the
+                // message was offered.
+                if self.correlating.remove(&key).is_none() && self.messages.contains_key(&value.message_key) {
+                    self.message_correlations.insert((value.message_key, value.bpmn_process_id.clone()));
                 }
                 if value.interrupting {
                     self.remove_subscription(key);
                 }
+            }
+            Intent::Rejected => {
+                self.correlating.remove(&key);
+                self.message_correlations.remove(&(value.message_key, value.bpmn_process_id.clone()));
+                self.remove_subscription(key);
             }
             Intent::Deleted => self.remove_subscription(key),
             _ => {}
@@ -970,7 +1021,7 @@ impl State {
             }
             Intent::Correlated => {
                 if self.messages.contains_key(&value.message_key) {
-                    self.message_start_correlations.insert((value.message_key, value.bpmn_process_id.clone()));
+                    self.message_correlations.insert((value.message_key, value.bpmn_process_id.clone()));
                 }
                 if !value.correlation_key.is_empty() {
                     let entry = (value.bpmn_process_id.clone(), value.correlation_key.clone());

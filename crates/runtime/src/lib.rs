@@ -228,6 +228,8 @@ struct Inner {
     next_activation: AtomicU32,
     records: broadcast::Sender<Arc<Record>>,
     waiters: Arc<JobWaiters>,
+    /// Every partition's queue, held by each partition for commands between partitions.
+    peers: Arc<partition::Peers>,
 }
 
 struct PartitionHandle {
@@ -267,11 +269,18 @@ impl Broker {
             .max()
             .map_or(1, |max| max + 1);
 
+        let queues: Vec<_> = partitions.iter().map(|_| std::sync::mpsc::sync_channel(options.queue_capacity)).collect();
+        let peers: Arc<partition::Peers> =
+            Arc::new(std::sync::Mutex::new(queues.iter().map(|(sender, _)| sender.clone()).collect()));
+        let count = partitions.len() as u32;
         let mut handles = Vec::with_capacity(partitions.len());
-        for partition in partitions {
+        for (mut partition, (sender, receiver)) in partitions.into_iter().zip(queues) {
+            partition.engine.set_partition_count(count);
+            // What other partitions may not have received before the last stop.
+            partition.outbox.extend(partition.engine.pending_commands());
+            partition.peers = peers.clone();
             let id = partition.id;
             let shared = partition.shared.clone();
-            let (sender, receiver) = std::sync::mpsc::sync_channel(options.queue_capacity);
             let thread = std::thread::Builder::new()
                 .name(format!("baton-partition-{id}"))
                 .spawn(move || partition.run(receiver))
@@ -287,6 +296,7 @@ impl Broker {
                 next_activation: AtomicU32::new(0),
                 records,
                 waiters,
+                peers,
             }),
         })
     }
@@ -307,39 +317,21 @@ impl Broker {
         self.answer(partition_id, receiver).await
     }
 
-    /// The partition a message with this correlation key is published on:
-    /// `1 + hash(correlation_key) % partitions`, with a stable hash (FNV-1a) so the routing does
-    /// not change between runs. Subscriptions are correlated only within one partition
-    /// (cross-partition correlation is a known gap; with one partition everything correlates).
+    /// The partition that holds the messages of this correlation key (see
+    /// `baton_engine::state::partition_of_correlation_key`).
     pub fn partition_of_correlation_key(&self, correlation_key: &str) -> u32 {
-        let hash = baton_model::fnv1a(correlation_key.as_bytes());
-        let count = u64::from(self.partition_count().max(1));
-        1 + (hash % count) as u32
+        baton_engine::state::partition_of_correlation_key(correlation_key, self.partition_count())
     }
 
-    /// Publishes a message (a `MESSAGE PUBLISH` command). The message is published on every
-    /// partition, starting with the one its correlation key hashes to, whose answer is returned:
-    /// subscriptions live on the partition of their process instance, and until subscriptions
-    /// are routed between partitions this is how a message reaches them all. With one partition
-    /// (the default) this is exactly Zeebe's semantics; with several, a message that waits
-    /// (TTL > 0) can be correlated once on each partition.
+    /// Publishes a message (a `MESSAGE PUBLISH` command) on the partition of its correlation key,
+    /// as Zeebe does: subscriptions of instances on other partitions are opened there too, and
+    /// that partition correlates the message and hands it to them.
     pub async fn publish_message(&self, command: Command) -> Result<Record, Error> {
         let correlation_key = match &command.value {
             baton_engine::RecordValue::Message(message) => message.correlation_key.clone(),
             _ => String::new(),
         };
-        let home = self.partition_of_correlation_key(&correlation_key);
-        let answer = self.execute(home, command.clone()).await?;
-        if answer.rejection.is_some() {
-            return Ok(answer);
-        }
-        for partition in (1..=self.partition_count()).filter(|p| *p != home) {
-            let record = self.execute(partition, command.clone()).await?;
-            if let Some(rejection) = &record.rejection {
-                tracing::warn!(partition, reason = %rejection.reason, "message not published on every partition");
-            }
-        }
-        Ok(answer)
+        self.execute(self.partition_of_correlation_key(&correlation_key), command).await
     }
 
     /// Broadcasts a signal (a `SIGNAL BROADCAST` command) on every partition, since its
@@ -762,7 +754,11 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.closed.store(true, Ordering::SeqCst);
         self.waiters.notify_all();
-        // Closing the queues makes each thread finish what is queued, snapshot and end.
+        // Closing the queues makes each thread finish what is queued, snapshot and end; the
+        // partitions' own handles on each other's queues go first.
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.clear();
+        }
         for handle in &mut self.partitions {
             handle.sender.take();
         }
@@ -797,6 +793,14 @@ fn validate(options: &Options) -> Result<(), Error> {
 
 /// Records the partition count in a new data directory, and refuses one made for another count:
 /// keys name their partition, so the count cannot change under existing data.
+/// The partition count a data directory was created with, if it holds data: a server started
+/// without an explicit count opens it as it is.
+pub fn stored_partition_count(dir: &Path) -> Option<u32> {
+    let bytes = std::fs::read(dir.join(META_FILE)).ok()?;
+    let meta: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    meta.get("partitions").and_then(serde_json::Value::as_u64).and_then(|n| u32::try_from(n).ok())
+}
+
 fn check_meta(dir: &Path, partitions: u32) -> Result<(), Error> {
     let path = dir.join(META_FILE);
     let io =

@@ -40,6 +40,14 @@ const SCHEDULER_RETRY_MS: i64 = 100;
 /// table has doubled since the last sweep, and never below this size.
 const AWAITING_SWEEP_MIN: usize = 1_024;
 
+/// How long a partition waits before trying again to hand commands to another partition whose
+/// queue was full.
+const OUTBOX_RETRY: Duration = Duration::from_millis(5);
+
+/// The queues of every partition (index = partition id - 1), for commands between partitions.
+/// Emptied when the broker stops, so that the queues can close.
+pub(crate) type Peers = std::sync::Mutex<Vec<std::sync::mpsc::SyncSender<Request>>>;
+
 /// What callers send to a partition.
 pub(crate) enum Request {
     Command {
@@ -113,6 +121,11 @@ pub(crate) struct Partition {
     /// are failed back with their retries untouched at the start of the next batch, so they do
     /// not stay locked until their deadline.
     give_back: Vec<Command>,
+    /// The other partitions' queues.
+    pub peers: Arc<Peers>,
+    /// Durable commands for other partitions, in order, waiting for room in their queues. Lost
+    /// in a crash; recovery sends again whatever the engine still waits an answer for.
+    pub outbox: VecDeque<(u32, Command)>,
 }
 
 impl Partition {
@@ -147,6 +160,8 @@ impl Partition {
             queries: Vec::new(),
             scheduler_idle_until_ms: i64::MIN,
             give_back: Vec::new(),
+            peers: Arc::default(),
+            outbox: VecDeque::new(),
             written: VecDeque::new(),
             syncing: None,
             sync_thread: None,
@@ -168,6 +183,7 @@ impl Partition {
             if let Err(error) = self.poll_sync(false) {
                 return self.fail(error);
             }
+            self.send_outbox();
             if self.syncing.is_some() {
                 // The log is syncing: work on whatever is queued meanwhile, or else wait for the
                 // sync so its batch can be answered.
@@ -189,6 +205,13 @@ impl Partition {
             let now = wall_clock_ms();
             let due = self.engine.next_due_ms().map(|due| due.max(self.scheduler_idle_until_ms));
             let due = if self.give_back.is_empty() { due } else { Some(now) };
+            // Commands for a partition whose queue was full are tried again soon.
+            let due = if self.outbox.is_empty() {
+                due
+            } else {
+                let retry = now + OUTBOX_RETRY.as_millis() as i64;
+                Some(due.map_or(retry, |due| due.min(retry)))
+            };
             let first = match due {
                 Some(due) if due <= now => match receiver.try_recv() {
                     Ok(request) => Some(request),
@@ -460,12 +483,40 @@ impl Partition {
         for effect in output.side_effects.drain(..) {
             match effect {
                 SideEffect::JobsAvailable { job_type } => self.waiters.notify(&job_type),
+                SideEffect::SendCommand { partition_id, command } => self.outbox.push_back((partition_id, *command)),
             }
         }
+        self.send_outbox();
 
         if self.awaiting.len() >= self.awaiting_sweep_at {
             self.awaiting.retain(|_, reply| !reply.is_closed());
             self.awaiting_sweep_at = (self.awaiting.len() * 2).max(AWAITING_SWEEP_MIN);
+        }
+    }
+
+    /// Hands the outbox to the other partitions' queues, in order, until one is full.
+    fn send_outbox(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let Ok(peers) = self.peers.lock() else {
+            return;
+        };
+        while let Some((partition_id, command)) = self.outbox.pop_front() {
+            let Some(queue) = peers.get(partition_id as usize - 1) else {
+                // Stopping (or a partition this node does not have): after a restart, recovery
+                // sends again what is still unanswered.
+                continue;
+            };
+            let request = Request::Command { command, reply: None, awaiting: false };
+            match queue.try_send(request) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full(Request::Command { command, .. })) => {
+                    self.outbox.push_front((partition_id, command));
+                    return;
+                }
+                Err(_) => {}
+            }
         }
     }
 

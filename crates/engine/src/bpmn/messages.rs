@@ -2,9 +2,13 @@
 //! message boundary events activates; correlated by message name and correlation key; deleted
 //! when the element ends.
 //!
-//! All of this happens within one partition. The gateway routes a published message to the
-//! partition of its correlation key; subscriptions on other partitions are not correlated
-//! (cross-partition correlation is a known gap; with one partition everything correlates).
+//! A message lives on the partition of its correlation key (`M`); a subscription is written on
+//! the partition of its instance (`P`). When `M` is `P`, everything happens here in one step.
+//! Otherwise, as in Zeebe, the subscription is also opened on `M` (`MESSAGE_SUBSCRIPTION CREATE`
+//! sent there), `M` offers it a message (`CORRELATING`, and `PROCESS_MESSAGE_SUBSCRIPTION
+//! CORRELATE` sent to `P`), and `P` answers `CORRELATE` (taken) or `REJECT` (the element no longer
+//! waits), after which `M` offers the message to the next subscription. The protocol lives in
+//! `processors/message_subscription.rs`.
 
 use baton_feel::Expression;
 use baton_model::{ElementIdx, ElementKind, Text};
@@ -108,28 +112,28 @@ pub(crate) fn open_subscriptions(ctx: &mut Ctx, src: &Record, inst: &Instance) -
     }
     for record in records {
         let key = ctx.next_key();
+        let home = ctx.message_partition(&record.correlation_key);
+        if home != ctx.state.partition_id {
+            ctx.send(home, Intent::Create, key, RecordValue::MessageSubscription(record.clone()));
+        }
         ctx.event(src, key, Intent::Created, RecordValue::MessageSubscription(record));
     }
     Ok(())
 }
 
 /// After activation: each open subscription of the element takes the oldest buffered message
-/// for it that has not correlated with this process instance yet.
+/// for it that has not correlated with its process yet.
 pub(crate) fn correlate_buffered(ctx: &mut Ctx, src: &Record, inst: &Instance) {
     for subscription_key in ctx.state.subscriptions_of(inst.key) {
         let Some(subscription) = ctx.state.message_subscriptions.get(&subscription_key).cloned() else {
             continue;
         };
-        let process_instance_key = subscription.process_instance_key;
-        let found = ctx
-            .state
-            .buffered_messages(&subscription.message_name, &subscription.correlation_key)
-            .into_iter()
-            .find(|key| !ctx.state.message_correlations.contains(&(*key, process_instance_key)));
-        let Some(message_key) = found else {
+        if ctx.message_partition(&subscription.correlation_key) != ctx.state.partition_id {
+            // The messages are on another partition, which offers them when the subscription
+            // arrives there.
             continue;
-        };
-        let Some(variables) = ctx.state.messages.get(&message_key).map(|m| m.variables.clone()) else {
+        }
+        let Some((message_key, variables)) = ctx.state.next_buffered_message(&subscription) else {
             continue;
         };
         if correlate(ctx, src, subscription_key, &subscription, message_key, &variables) {
@@ -155,9 +159,7 @@ pub(crate) fn correlate(
     if !behavior::can_trigger(ctx, inst.key) {
         return false;
     }
-    let mut value = subscription.clone();
-    value.message_key = message_key;
-    value.variables = variables.clone();
+    let value = subscription.with_message(message_key, variables);
     ctx.event(src, subscription_key, Intent::Correlated, RecordValue::MessageSubscription(value));
     if inst.kind() == ElementKind::EventBasedGateway {
         if let Some(&event) = inst.graph.by_id.get(&subscription.element_id) {
@@ -177,6 +179,10 @@ pub(crate) fn correlate(
 pub(crate) fn close_subscriptions(ctx: &mut Ctx, src: &Record, element_instance_key: i64) {
     for key in ctx.state.subscriptions_of(element_instance_key) {
         if let Some(subscription) = ctx.state.message_subscriptions.get(&key).cloned() {
+            let home = ctx.message_partition(&subscription.correlation_key);
+            if home != ctx.state.partition_id {
+                ctx.send(home, Intent::Delete, key, RecordValue::MessageSubscription(subscription.clone()));
+            }
             ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(subscription));
         }
     }

@@ -57,16 +57,19 @@ pub(crate) fn start_instance(
     key
 }
 
-/// After a new process version is created on the deployment partition: replace the start timers
-/// and message start subscriptions of earlier versions with this version's.
-pub(crate) fn deployed(ctx: &mut Ctx, src: &Record, process_definition_key: i64) {
+/// After a new process version is created: replace the start timers (on the deployment
+/// partition, `with_timers`) and message start subscriptions (on every partition, since a message
+/// lives on the partition of its correlation key) of earlier versions with this version's.
+pub(crate) fn deployed(ctx: &mut Ctx, src: &Record, process_definition_key: i64, with_timers: bool) {
     let Some(process) = ctx.state.processes.get(&process_definition_key).cloned() else {
         return;
     };
     let id = process.record.bpmn_process_id.clone();
-    for key in ctx.state.timers_of(-1) {
-        if let Some(timer) = ctx.state.timers.get(&key).filter(|t| t.bpmn_process_id == id).cloned() {
-            ctx.event(src, key, Intent::Canceled, RecordValue::Timer(timer));
+    if with_timers {
+        for key in ctx.state.timers_of(-1) {
+            if let Some(timer) = ctx.state.timers.get(&key).filter(|t| t.bpmn_process_id == id).cloned() {
+                ctx.event(src, key, Intent::Canceled, RecordValue::Timer(timer));
+            }
         }
     }
     let old: Vec<(i64, MessageSubscriptionRecord)> = ctx
@@ -86,7 +89,7 @@ pub(crate) fn deployed(ctx: &mut Ctx, src: &Record, process_definition_key: i64)
             continue;
         }
         match &element.event {
-            Some(EventDefinition::Timer { .. }) => {
+            Some(EventDefinition::Timer { .. }) if with_timers => {
                 // Validated at deploy when static; a FEEL timer that fails here has no instance to
                 // raise an incident on, so the start event stays without a timer.
                 let Ok(schedule) = timers::schedule(ctx, -1, element) else { continue };
@@ -191,7 +194,13 @@ pub(crate) fn timer_fired(ctx: &mut Ctx, command: &Record, timer: &TimerRecord) 
 
 /// Offers message `message_key` to the message start events of its name; returns whether it
 /// started an instance.
-pub(crate) fn correlate_message(ctx: &mut Ctx, src: &Record, message_key: i64, message: &MessageRecord) -> bool {
+pub(crate) fn correlate_message(
+    ctx: &mut Ctx,
+    src: &Record,
+    message_key: i64,
+    message: &MessageRecord,
+    correlated: &[Arc<str>],
+) -> bool {
     let from = (message.name.clone(), i64::MIN);
     let keys: Vec<i64> = ctx
         .state
@@ -208,7 +217,10 @@ pub(crate) fn correlate_message(ctx: &mut Ctx, src: &Record, message_key: i64, m
         };
         let id = subscription.bpmn_process_id.clone();
         // One instance per process and message, even with several start events for it.
-        if processes.contains(&id) || ctx.state.message_start_correlations.contains(&(message_key, id.clone())) {
+        if processes.contains(&id)
+            || correlated.contains(&id)
+            || ctx.state.message_correlations.contains(&(message_key, id.clone()))
+        {
             continue;
         }
         if !message.correlation_key.is_empty()
@@ -251,7 +263,7 @@ pub(crate) fn correlate_buffered(ctx: &mut Ctx, src: &Record, name: &str, correl
     buffered.sort_unstable();
     for message_key in buffered {
         if let Some(message) = ctx.state.messages.get(&message_key).cloned() {
-            correlate_message(ctx, src, message_key, &message);
+            correlate_message(ctx, src, message_key, &message, &[]);
         }
     }
 }

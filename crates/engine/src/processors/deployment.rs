@@ -113,7 +113,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
                 is_new: true,
             });
             ctx.event(command, key, Intent::Created, RecordValue::Process(record));
-            crate::bpmn::start_events::deployed(ctx, command, key);
+            crate::bpmn::start_events::deployed(ctx, command, key, true);
             crate::bpmn::signals::deployed(ctx, command, key);
         }
     }
@@ -212,6 +212,7 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
             checksum: checksum(&resource.content),
         };
         ctx.event(command, process.process_definition_key, Intent::Created, RecordValue::Process(record));
+        crate::bpmn::start_events::deployed(ctx, command, process.process_definition_key, false);
     }
     for drg in value.decision_requirements.iter().filter(|d| !d.duplicate) {
         if ctx.state.decision_requirements.contains_key(&drg.decision_requirements_key) {

@@ -1,10 +1,11 @@
 //! Publishing messages and expiring buffered ones.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::bpmn::{messages, start_events};
 use crate::engine::Ctx;
 use crate::record::*;
+use crate::state::partition_of_key;
 
 pub(crate) fn publish(ctx: &mut Ctx, command: &Record, value: &MessageRecord) {
     if value.name.is_empty() {
@@ -44,20 +45,8 @@ pub(crate) fn publish(ctx: &mut Ctx, command: &Record, value: &MessageRecord) {
     message.deadline_ms = ctx.now.saturating_add(value.time_to_live_ms);
     let index = ctx.event(command, key, Intent::Published, RecordValue::Message(message.clone()));
     ctx.respond(command, index);
-    // At most one correlation per process instance, in subscription order.
-    let mut correlated = BTreeSet::new();
-    for subscription_key in ctx.state.subscriptions_for(&message.name, &message.correlation_key) {
-        let Some(subscription) = ctx.state.message_subscriptions.get(&subscription_key).cloned() else {
-            continue;
-        };
-        if correlated.contains(&subscription.process_instance_key) {
-            continue;
-        }
-        if messages::correlate(ctx, command, subscription_key, &subscription, key, &message.variables) {
-            correlated.insert(subscription.process_instance_key);
-        }
-    }
-    start_events::correlate_message(ctx, command, key, &message);
+    let correlated = offer(ctx, command, key, &message);
+    start_events::correlate_message(ctx, command, key, &message, &correlated);
     if message.time_to_live_ms == 0 {
         // Not buffered: it correlated now or never.
         ctx.event(command, key, Intent::Expired, RecordValue::Message(message));
@@ -80,4 +69,53 @@ pub(crate) fn expire(ctx: &mut Ctx, command: &Record) {
         );
     }
     ctx.event(command, command.key, Intent::Expired, RecordValue::Message(message));
+}
+
+/// Offers message `message_key` to the open subscriptions of its name and correlation key, at
+/// most one per process (across its versions), in subscription order; subscriptions of other
+/// partitions' instances get it through their partition. Returns the processes it went to.
+pub(crate) fn offer(ctx: &mut Ctx, src: &Record, message_key: i64, message: &MessageRecord) -> Vec<Arc<str>> {
+    let mut correlated: Vec<Arc<str>> = Vec::new();
+    for subscription_key in ctx.state.subscriptions_for(&message.name, &message.correlation_key) {
+        let Some(subscription) = ctx.state.message_subscriptions.get(&subscription_key).cloned() else {
+            continue;
+        };
+        let process = &subscription.bpmn_process_id;
+        if correlated.contains(process)
+            || ctx.state.correlating.contains_key(&subscription_key)
+            || ctx.state.message_correlations.contains(&(message_key, process.clone()))
+        {
+            continue;
+        }
+        let taken = if partition_of_key(subscription_key) == ctx.state.partition_id {
+            messages::correlate(ctx, src, subscription_key, &subscription, message_key, &message.variables)
+        } else {
+            offer_to_partition(ctx, src, subscription_key, &subscription, message_key, &message.variables);
+            true
+        };
+        if taken {
+            correlated.push(subscription.bpmn_process_id.clone());
+        }
+    }
+    correlated
+}
+
+/// Offers a message to the subscription of an instance on another partition: the subscription
+/// is busy until that partition answers.
+pub(crate) fn offer_to_partition(
+    ctx: &mut Ctx,
+    src: &Record,
+    subscription_key: i64,
+    subscription: &MessageSubscriptionRecord,
+    message_key: i64,
+    variables: &Document,
+) {
+    let value = subscription.with_message(message_key, variables);
+    ctx.send(
+        partition_of_key(subscription_key),
+        Intent::Correlate,
+        subscription_key,
+        RecordValue::ProcessMessageSubscription(value.clone()),
+    );
+    ctx.event(src, subscription_key, Intent::Correlating, RecordValue::MessageSubscription(value));
 }

@@ -8,7 +8,8 @@ mod element;
 mod incident;
 mod job;
 pub(crate) mod job_batch;
-mod message;
+pub(crate) mod message;
+mod message_subscription;
 mod migration;
 mod modification;
 mod resource;
@@ -36,6 +37,20 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
         (RecordValue::Incident(_), Intent::Resolve) => incident::resolve(ctx, command),
         (RecordValue::Message(value), Intent::Publish) => message::publish(ctx, command, value),
         (RecordValue::Message(_), Intent::Expire) => message::expire(ctx, command),
+        (RecordValue::MessageSubscription(value), Intent::Create) => message_subscription::create(ctx, command, value),
+        (RecordValue::MessageSubscription(_), Intent::Delete) => message_subscription::delete(ctx, command),
+        (RecordValue::MessageSubscription(value), Intent::Correlate) => {
+            message_subscription::correlated(ctx, command, value)
+        }
+        (RecordValue::MessageSubscription(value), Intent::Reject) => {
+            message_subscription::rejected(ctx, command, value)
+        }
+        (RecordValue::ProcessMessageSubscription(value), Intent::Correlate) => {
+            message_subscription::correlate(ctx, command, value)
+        }
+        (RecordValue::ProcessMessageSubscription(value), Intent::Delete) => {
+            message_subscription::forget(ctx, command, value)
+        }
         (RecordValue::Timer(_), Intent::Trigger) => timer::trigger(ctx, command),
         (RecordValue::ProcessInstanceMigration(value), Intent::Migrate) => migration::migrate(ctx, command, value),
         (RecordValue::ResourceDeletion(value), Intent::Delete) => resource::delete(ctx, command, value),

@@ -23,12 +23,14 @@ pub(crate) fn delete(ctx: &mut Ctx, command: &Record, value: &ResourceDeletionRe
     let was_latest = ctx.state.latest_process(&id).is_some_and(|p| p.record.process_definition_key == key);
     let index = ctx.event(command, key, Intent::Deleted, RecordValue::ResourceDeletion(value.clone()));
     ctx.respond(command, index);
-    if ctx.state.partition_id != DEPLOYMENT_PARTITION {
-        return;
-    }
+    // Message start events live on every partition; timer and signal start events on the
+    // deployment partition only.
+    let deployment_partition = ctx.state.partition_id == DEPLOYMENT_PARTITION;
     start_events::withdraw(ctx, command, key);
     if was_latest && let Some(previous) = ctx.state.latest_process(&id).map(|p| p.record.process_definition_key) {
-        start_events::deployed(ctx, command, previous);
-        signals::deployed(ctx, command, previous);
+        start_events::deployed(ctx, command, previous, deployment_partition);
+        if deployment_partition {
+            signals::deployed(ctx, command, previous);
+        }
     }
 }

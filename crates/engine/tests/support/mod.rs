@@ -184,8 +184,29 @@ impl TestEngine {
         }
     }
 
+    /// An engine for partition `id` of a node with `count` partitions.
+    pub fn on_partition(id: u32, count: u32) -> TestEngine {
+        let mut t = TestEngine::new();
+        t.engine = Engine::new(id);
+        t.engine.set_partition_count(count);
+        t
+    }
+
     pub fn state(&self) -> &State {
         self.engine.state()
+    }
+
+    /// Commands for other partitions produced since the last call.
+    pub fn take_sent(&mut self) -> Vec<(u32, Command)> {
+        let mut sent = Vec::new();
+        self.side_effects.retain(|effect| match effect {
+            SideEffect::SendCommand { partition_id, command } => {
+                sent.push((*partition_id, (**command).clone()));
+                false
+            }
+            _ => true,
+        });
+        sent
     }
 
     /// Sends a command that expects an answer and returns the answer.
@@ -214,12 +235,14 @@ impl TestEngine {
 
     /// State rebuilt from the events of the log alone equals the live state.
     pub fn assert_replay_equal(&self) {
-        let mut replayed = Engine::new(1);
+        let mut replayed = Engine::new(self.engine.state().partition_id);
+        replayed.set_partition_count(self.engine.state().partition_count);
         for record in &self.log {
             replayed.replay(record);
         }
         assert_eq!(replayed.state(), self.engine.state(), "replayed state differs from live state");
-        let restored = snapshot::decode(&snapshot::encode(self.engine.state())).expect("the snapshot decodes");
+        let mut restored = snapshot::decode(&snapshot::encode(self.engine.state())).expect("the snapshot decodes");
+        restored.partition_count = self.engine.state().partition_count;
         assert_eq!(&restored, self.engine.state(), "a snapshot does not restore the state");
     }
 
