@@ -684,12 +684,21 @@ async fn work_embedded(
         timeout_ms: millis(JOB_TIMEOUT),
         max_jobs_to_activate: 256,
         fetch_variables: Vec::new(),
-        request_timeout: Some(Duration::from_secs(1)),
+        request_timeout: None,
     };
+    // Jobs are pushed as they are created, as to a gateway stream; a look now and then takes
+    // any the stream had no room for.
+    let (_stream, mut pushed) = broker.stream_jobs(&request);
+    let mut look = tokio::time::interval(Duration::from_millis(500));
     loop {
-        let jobs = tokio::select! {
-            jobs = broker.activate_jobs(request.clone()) => jobs,
+        let pushed = tokio::select! {
+            job = pushed.recv() => Some(job),
+            _ = look.tick() => None,
             _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let jobs = match pushed {
+            Some(job) => Ok(job.into_iter().collect()),
+            None => broker.activate_jobs(request.clone()).await,
         };
         let jobs = match jobs {
             Ok(jobs) => jobs,

@@ -42,11 +42,12 @@ impl Default for GatewayConfig {
 /// names the protocol level Baton speaks, not Baton's own version.
 pub const GATEWAY_VERSION: &str = "8.6.0";
 
-/// Jobs one activation of `StreamActivatedJobs` takes at most: small, so jobs are spread over
-/// the open streams instead of piling up in one.
+/// Jobs a `StreamActivatedJobs` stream holds for its worker at most (pushed, or taken in one
+/// look): small, so jobs are spread over the open streams instead of piling up in one.
 const STREAM_BATCH: i32 = 32;
-/// How long one activation of `StreamActivatedJobs` waits before asking again.
-const STREAM_POLL: Duration = Duration::from_secs(30);
+/// How often a job stream looks for jobs that were not pushed to it (waiting before it opened,
+/// or when it was full).
+const STREAM_BACKLOG_LOOK: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct GatewayService {
@@ -194,43 +195,56 @@ impl Gateway for GatewayService {
             timeout_ms: request.timeout,
             max_jobs_to_activate: STREAM_BATCH,
             fetch_variables: request.fetch_variable,
-            request_timeout: Some(STREAM_POLL),
+            request_timeout: None,
         };
         let (tx, rx) = mpsc::channel(STREAM_BATCH as usize);
         let broker = self.broker.clone();
         let stopping = self.stopping.clone();
+        // New jobs are pushed by the partitions; a look now and then takes jobs that were
+        // waiting before the stream opened or found it full.
+        let (stream, mut pushed) = broker.stream_jobs(&activation);
         tokio::spawn(async move {
+            let _stream = stream;
+            let mut look = tokio::time::interval(STREAM_BACKLOG_LOOK);
             loop {
-                let result = tokio::select! {
-                    result = broker.activate_jobs(activation.clone()) => result,
-                    () = tx.closed() => return,
-                    () = stopped(stopping.clone()) => return,
+                let jobs = tokio::select! {
+                    job = pushed.recv() => match job {
+                        Some(job) => Ok(vec![job]),
+                        None => return,
+                    },
+                    _ = look.tick() => broker.activate_jobs(activation.clone()).await,
+                    () = tx.closed() => break,
+                    () = stopped(stopping.clone()) => break,
                 };
-                match result {
+                match jobs {
                     Ok(jobs) => {
                         let mut jobs = jobs.into_iter();
                         while let Some((key, job)) = jobs.next() {
                             if tx.send(Ok(convert::activated_job(key, &job))).await.is_err() {
                                 let undelivered = std::iter::once((key, job)).chain(jobs).collect();
                                 give_back(&broker, undelivered).await;
-                                return;
+                                break;
                             }
                         }
                     }
-                    Err(RuntimeError::Timeout(_)) => {}
-                    Err(RuntimeError::Backpressure(_)) => {
-                        // Overloaded: wait a moment rather than add to the load.
-                        tokio::select! {
-                            () = tokio::time::sleep(Duration::from_millis(200)) => {}
-                            () = tx.closed() => return,
-                        }
-                    }
+                    Err(RuntimeError::Timeout(_) | RuntimeError::Backpressure(_)) => {}
                     Err(error) => {
                         let _ = tx.send(Err(convert::runtime_status(error))).await;
-                        return;
+                        break;
                     }
                 }
+                if tx.is_closed() {
+                    break;
+                }
             }
+            // Jobs pushed after the worker left go back at once.
+            drop(_stream);
+            pushed.close();
+            let mut undelivered = Vec::new();
+            while let Some(job) = pushed.recv().await {
+                undelivered.push(job);
+            }
+            give_back(&broker, undelivered).await;
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }

@@ -86,6 +86,7 @@ mod codec;
 mod exporter;
 mod partition;
 mod storage;
+mod streams;
 mod waiters;
 
 use std::path::{Path, PathBuf};
@@ -99,11 +100,12 @@ use baton_engine::{
     Command, DeploymentRecord, Intent, JobBatchRecord, JobRecord, ProcessInstanceCreationRecord, Record, RecordValue,
     RequestId, Resource, State,
 };
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::exporter::FileExporter;
 use crate::partition::{Answer, Partition, PartitionShared, Reply, Request};
 use crate::storage::Storage;
+pub use crate::streams::StreamGuard;
 use crate::waiters::JobWaiters;
 
 /// The partition that accepts deployments and distributes them to the others (as in Zeebe).
@@ -230,6 +232,7 @@ struct Inner {
     waiters: Arc<JobWaiters>,
     /// Every partition's queue, held by each partition for commands between partitions.
     peers: Arc<partition::Peers>,
+    streams: Arc<streams::JobStreams>,
 }
 
 struct PartitionHandle {
@@ -273,12 +276,14 @@ impl Broker {
         let peers: Arc<partition::Peers> =
             Arc::new(std::sync::Mutex::new(queues.iter().map(|(sender, _)| sender.clone()).collect()));
         let count = partitions.len() as u32;
+        let streams = Arc::new(streams::JobStreams::default());
         let mut handles = Vec::with_capacity(partitions.len());
         for (mut partition, (sender, receiver)) in partitions.into_iter().zip(queues) {
             partition.engine.set_partition_count(count);
             // What other partitions may not have received before the last stop.
             partition.outbox.extend(partition.engine.pending_commands());
             partition.peers = peers.clone();
+            partition.streams = streams.clone();
             let id = partition.id;
             let shared = partition.shared.clone();
             let thread = std::thread::Builder::new()
@@ -297,6 +302,7 @@ impl Broker {
                 records,
                 waiters,
                 peers,
+                streams,
             }),
         })
     }
@@ -486,6 +492,24 @@ impl Broker {
                 return Ok(Vec::new());
             }
         }
+    }
+
+    /// Opens a job stream: jobs of `request.job_type` that become activatable from now on are
+    /// activated for it in the batch that created them and sent to the receiver once durable
+    /// (`max_jobs_to_activate` is the channel's size, how many it holds before the worker takes
+    /// them). Jobs already waiting are not included: activate those with
+    /// [`Broker::activate_jobs`]. The stream closes when the guard or the receiver is dropped;
+    /// jobs pushed to a closed stream are given back.
+    pub fn stream_jobs(&self, request: &ActivateJobs) -> (StreamGuard, mpsc::Receiver<ActivatedJob>) {
+        let capacity = usize::try_from(request.max_jobs_to_activate.max(1)).unwrap_or(1);
+        let (sender, receiver) = mpsc::channel(capacity);
+        let target = streams::StreamTarget {
+            worker: request.worker.clone(),
+            timeout_ms: request.timeout_ms,
+            fetch_variables: request.fetch_variables.clone(),
+            sender,
+        };
+        (self.inner.streams.open(&request.job_type, target), receiver)
     }
 
     async fn collect_jobs(&self, request: &ActivateJobs) -> Result<Vec<ActivatedJob>, Error> {

@@ -18,12 +18,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use baton_engine::{
     Command, Engine, Intent, JobBatchRecord, Output, Record, RecordValue, RequestId, SideEffect, State,
 };
+use tokio::sync::mpsc::OwnedPermit;
 use tokio::sync::{broadcast, oneshot};
 
-use crate::Error;
 use crate::exporter::FileExporter;
 use crate::storage::Storage;
+use crate::streams::JobStreams;
 use crate::waiters::JobWaiters;
+use crate::{ActivatedJob, Error};
 
 /// Where an answer goes: `Ok(None)` when the partition processed the request but the engine
 /// had nothing to say (an activation with no activatable jobs).
@@ -39,6 +41,10 @@ const SCHEDULER_RETRY_MS: i64 = 100;
 /// Create-with-result callers who gave up leave their reply behind; they are swept when the
 /// table has doubled since the last sweep, and never below this size.
 const AWAITING_SWEEP_MIN: usize = 1_024;
+
+/// Request ids of activations for job streams: far above the broker's, which count up from 1,
+/// with the partition in bits 40 and up.
+const PUSH_REQUEST_IDS: u64 = 1 << 62;
 
 /// How long a partition waits before trying again to hand commands to another partition whose
 /// queue was full.
@@ -123,6 +129,11 @@ pub(crate) struct Partition {
     give_back: Vec<Command>,
     /// The other partitions' queues.
     pub peers: Arc<Peers>,
+    /// Open job streams, shared by every partition: new jobs are pushed to them.
+    pub streams: Arc<JobStreams>,
+    /// Jobs pushed to streams in the current batch, by the activation's request id.
+    pushes: HashMap<RequestId, Pushed>,
+    next_push: u64,
     /// Durable commands for other partitions, in order, waiting for room in their queues. Lost
     /// in a crash; recovery sends again whatever the engine still waits an answer for.
     pub outbox: VecDeque<(u32, Command)>,
@@ -162,6 +173,9 @@ impl Partition {
             give_back: Vec::new(),
             peers: Arc::default(),
             outbox: VecDeque::new(),
+            streams: Arc::default(),
+            pushes: HashMap::new(),
+            next_push: 0,
             written: VecDeque::new(),
             syncing: None,
             sync_thread: None,
@@ -264,6 +278,7 @@ impl Partition {
                 taken += 1;
             }
             self.schedule(now);
+            self.push_jobs(now);
 
             if let Err(error) = self.commit() {
                 return Some(Done::Failed(error));
@@ -350,6 +365,46 @@ impl Partition {
         }
     }
 
+    /// Jobs this batch made activatable are activated for open streams of their type, in this
+    /// batch, so they are durable together (see the `streams` module).
+    fn push_jobs(&mut self, now: i64) {
+        let mut job_types: Vec<Arc<str>> = Vec::new();
+        for effect in &self.output.side_effects {
+            if let SideEffect::JobsAvailable { job_type } = effect
+                && !job_types.contains(job_type)
+            {
+                job_types.push(job_type.clone());
+            }
+        }
+        for job_type in job_types {
+            // Each push takes at least one job; the bound only guards against a surprise.
+            for _ in 0..64 {
+                if !self.engine.state().has_activatable(&job_type) {
+                    break;
+                }
+                let Some((target, permits)) = self.streams.reserve(&job_type) else {
+                    break;
+                };
+                let sender = target.sender.clone();
+                self.next_push += 1;
+                let request_id = PUSH_REQUEST_IDS + (u64::from(self.id) << 40) + self.next_push;
+                let batch = JobBatchRecord {
+                    job_type: job_type.clone(),
+                    worker: target.worker,
+                    timeout_ms: target.timeout_ms,
+                    max_jobs_to_activate: i32::try_from(permits.len()).unwrap_or(i32::MAX),
+                    fetch_variables: target.fetch_variables,
+                    job_keys: Vec::new(),
+                    jobs: Vec::new(),
+                    truncated: false,
+                };
+                let command = Command::new(Intent::Activate, -1, RecordValue::JobBatch(batch)).with_request(request_id);
+                self.pushes.insert(request_id, (sender, permits));
+                self.engine.process_into(command, now, &mut self.output);
+            }
+        }
+    }
+
     /// Writes the batch to the log and queues it until a sync makes it durable (in memory, it
     /// leaves at once). Until that sync, nothing of the batch may leave.
     fn commit(&mut self) -> Result<(), Error> {
@@ -357,6 +412,7 @@ impl Partition {
             output: std::mem::take(&mut self.output),
             replies: std::mem::take(&mut self.batch_replies),
             queries: std::mem::take(&mut self.queries),
+            pushes: std::mem::take(&mut self.pushes),
         };
         if !batch.output.records.is_empty() {
             if let Some(storage) = &mut self.storage {
@@ -441,9 +497,13 @@ impl Partition {
 
     /// After its sync: answers, queries, subscribers, the exporter and waiting workers.
     fn dispatch(&mut self, batch: Written) {
-        let Written { mut output, mut replies, queries } = batch;
+        let Written { mut output, mut replies, queries, mut pushes } = batch;
         for response in output.responses.drain(..) {
             let request_id = response.request_id;
+            if let Some(pushed) = pushes.remove(&request_id) {
+                self.deliver_pushed(response.record, pushed);
+                continue;
+            }
             let reply = replies.remove(&request_id).or_else(|| self.awaiting.remove(&request_id));
             if let Some(reply) = reply
                 && let Err(Ok(Some(record))) = reply.send(Ok(Some(response.record)))
@@ -491,6 +551,21 @@ impl Partition {
         if self.awaiting.len() >= self.awaiting_sweep_at {
             self.awaiting.retain(|_, reply| !reply.is_closed());
             self.awaiting_sweep_at = (self.awaiting.len() * 2).max(AWAITING_SWEEP_MIN);
+        }
+    }
+
+    /// Hands jobs activated for a stream to it, using the room reserved before the batch; jobs
+    /// whose stream is gone are given back.
+    fn deliver_pushed(&mut self, record: Record, (sender, permits): Pushed) {
+        let RecordValue::JobBatch(batch) = record.value else {
+            return;
+        };
+        let mut permits = permits.into_iter();
+        for (key, job) in batch.job_keys.into_iter().zip(batch.jobs) {
+            match permits.next() {
+                Some(permit) if !sender.is_closed() => _ = permit.send((key, job)),
+                _ => self.give_back.push(crate::give_back_command(key, &job)),
+            }
         }
     }
 
@@ -600,7 +675,11 @@ struct Written {
     output: Output,
     replies: HashMap<RequestId, Reply>,
     queries: Vec<QueryFn>,
+    pushes: HashMap<RequestId, Pushed>,
 }
+
+/// A stream's channel and the room reserved in it for one push.
+type Pushed = (tokio::sync::mpsc::Sender<ActivatedJob>, Vec<OwnedPermit<ActivatedJob>>);
 
 /// How the batch loop ends.
 enum Done {

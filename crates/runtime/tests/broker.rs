@@ -285,3 +285,49 @@ async fn jobs_activated_for_a_caller_who_left_are_given_back_at_once() {
     assert_eq!(jobs[0].1.retries, 3, "giving a job back costs no retry");
     broker.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn a_job_stream_gets_new_jobs_pushed_in_the_batch_that_created_them() {
+    let broker = Broker::open(memory(2)).expect("open");
+    deploy(&broker, "order", &["charge", "ship"]).await;
+    let (_stream, mut pushed) = broker.stream_jobs(&activation("charge", 8, None));
+    let mut records = broker.subscribe();
+    let instance = create(&broker, "order", json!({"amount": 3})).await;
+    let (key, job) = tokio::time::timeout(Duration::from_secs(5), pushed.recv()).await.expect("pushed").expect("open");
+    assert_eq!(job.process_instance_key, instance);
+    assert_eq!(job.worker, "test-worker");
+    assert_eq!(job.variables.get("amount"), Some(&json!(3)));
+    // Created, then activated for the stream without anyone asking.
+    let mut created = false;
+    let mut activated = false;
+    while let Ok(record) = records.try_recv() {
+        created |= record.key == key && record.intent == Intent::Created;
+        if let RecordValue::JobBatch(batch) = &record.value
+            && batch.job_keys.contains(&key)
+        {
+            assert!(created, "activated after its creation");
+            activated = true;
+        }
+    }
+    assert!(activated);
+    assert!(activate(&broker, "charge", 10).await.is_empty(), "the job is the stream's");
+    complete(&broker, key, json!({})).await;
+    assert!(pushed.try_recv().is_err(), "jobs of other types are not pushed");
+}
+
+#[tokio::test]
+async fn jobs_a_full_stream_cannot_take_stay_for_others() {
+    let broker = Broker::open(memory(1)).expect("open");
+    deploy(&broker, "order", &["charge"]).await;
+    let (stream, mut pushed) = broker.stream_jobs(&activation("charge", 1, None));
+    for _ in 0..3 {
+        create(&broker, "order", json!({})).await;
+    }
+    // One fits in the stream; the others wait for whoever activates them.
+    assert_eq!(activate(&broker, "charge", 10).await.len(), 2);
+    assert!(pushed.recv().await.is_some());
+    drop(stream);
+    drop(pushed);
+    create(&broker, "order", json!({})).await;
+    assert_eq!(activate(&broker, "charge", 10).await.len(), 1, "a closed stream takes nothing");
+}
