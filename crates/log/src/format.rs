@@ -27,6 +27,8 @@ pub(crate) const CONTINUES: u32 = 1 << 31;
 pub const MAX_PAYLOAD_BYTES: usize = 256 << 20;
 
 const SEGMENT_SUFFIX: &str = ".log";
+/// Extension of a segment below the retention bound, renamed on its way to being deleted.
+pub(crate) const RETIRED_SUFFIX: &str = "retired";
 const SEGMENT_DIGITS: usize = 20;
 
 pub(crate) fn segment_header() -> [u8; SEGMENT_HEADER_LEN] {

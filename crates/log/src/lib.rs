@@ -283,15 +283,21 @@ impl Log {
             .take_while(|segment| segment.last.is_some_and(|last| last < position))
             .count();
         let mut deleted = 0;
-        // Oldest first, so an interruption leaves a log without holes.
+        let mut retired = Vec::with_capacity(deletable);
+        // Oldest first, so an interruption leaves a log without holes. A segment is only renamed
+        // here: freeing a large file's blocks takes tens of milliseconds, which the caller (a
+        // partition answering requests) must not wait for, so the unlink happens on a thread of
+        // its own; `open` removes whatever a crash left behind.
         while deleted < deletable {
             let path = &self.segments[0].path;
-            fs::remove_file(path).map_err(io_err("delete log segment", path))?;
+            let retired_path = path.with_extension(format::RETIRED_SUFFIX);
+            fs::rename(path, &retired_path).map_err(io_err("retire log segment", path))?;
+            retired.push(retired_path);
             self.segments.remove(0);
             deleted += 1;
         }
-        if deleted > 0 && self.options.fsync {
-            sync_dir(&self.dir)?;
+        if !retired.is_empty() {
+            remove_in_background(retired);
         }
         Ok(deleted)
     }
@@ -430,5 +436,20 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+/// Removes retired segment files off the caller's thread (synchronously if no thread can be
+/// started). A file left behind by a failure is removed by the next `open`.
+fn remove_in_background(paths: Vec<PathBuf>) {
+    let remove = |paths: Vec<PathBuf>| {
+        for path in paths {
+            let _ = fs::remove_file(path);
+        }
+    };
+    let background = paths.clone();
+    let spawned = std::thread::Builder::new().name("baton-log-retire".to_string()).spawn(move || remove(background));
+    if spawned.is_err() {
+        remove(paths);
     }
 }

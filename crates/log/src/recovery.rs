@@ -45,6 +45,15 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
         let name = entry.file_name();
         if let Some(base) = name.to_str().and_then(parse_segment_file_name) {
             segments.push((base, entry.path()));
+        } else if entry.path().extension().is_some_and(|ext| ext == crate::format::RETIRED_SUFFIX) {
+            // Retired before a crash and not yet removed (or being removed right now by the
+            // thread of a log this process closed a moment ago).
+            match fs::remove_file(entry.path()) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_err("delete retired log segment", &entry.path())(error));
+                }
+                _ => {}
+            }
         }
     }
     segments.sort_unstable_by_key(|(base, _)| *base);

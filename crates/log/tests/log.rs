@@ -635,3 +635,16 @@ fn corrupt_error_message_reads_as_documented() {
          This indicates data corruption; refusing to start."
     );
 }
+
+#[test]
+fn a_segment_retired_before_a_crash_is_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), 300);
+    append_all(&mut log, 1..=10);
+    drop(log);
+    let retired = dir.path().join("00000000000000000000.retired");
+    std::fs::write(&retired, b"left behind").unwrap();
+    let (log, _) = open(dir.path(), 300);
+    assert!(!retired.exists());
+    assert_eq!(read_all(&log, 0), expected(1..=10));
+}
