@@ -161,6 +161,13 @@ async def test_deploy(ctx: Context):
     assert response.key > 0
 
 
+async def test_deploy_a_form(ctx: Context):
+    response = await ctx.client.deploy_resource(str(FIXTURES / "approval.form"))
+    [form] = response.deployments
+    assert form.form_id == "e2e_approval" and form.version == 1, response
+    assert form.resource_name == "approval.form" and form.form_key > 0, response
+
+
 async def test_deploy_invalid_model_names_the_element(ctx: Context):
     try:
         await ctx.client.deploy_resource(str(FIXTURES / "invalid.bpmn"))
@@ -463,6 +470,7 @@ TESTS = [
     test_topology,
     test_http_health,
     test_deploy,
+    test_deploy_a_form,
     test_deploy_invalid_model_names_the_element,
     test_create_unknown_process_is_not_found,
     test_cancel_instance,

@@ -81,6 +81,7 @@ pub enum ValueType {
     DecisionRequirements,
     Decision,
     DecisionEvaluation,
+    Form,
 }
 
 impl ValueType {
@@ -111,6 +112,7 @@ impl ValueType {
             ValueType::DecisionRequirements => "DECISION_REQUIREMENTS",
             ValueType::Decision => "DECISION",
             ValueType::DecisionEvaluation => "DECISION_EVALUATION",
+            ValueType::Form => "FORM",
         }
     }
 }
@@ -319,6 +321,7 @@ pub enum RecordValue {
     DecisionRequirements(DecisionRequirementsRecord),
     Decision(DecisionRecord),
     DecisionEvaluation(DecisionEvaluationRecord),
+    Form(FormRecord),
 }
 
 impl RecordValue {
@@ -349,6 +352,7 @@ impl RecordValue {
             RecordValue::DecisionRequirements(_) => ValueType::DecisionRequirements,
             RecordValue::Decision(_) => ValueType::Decision,
             RecordValue::DecisionEvaluation(_) => ValueType::DecisionEvaluation,
+            RecordValue::Form(_) => ValueType::Form,
         }
     }
 }
@@ -377,6 +381,27 @@ pub struct DeploymentRecord {
     pub decision_requirements: Vec<DecisionRequirementsMetadata>,
     #[serde(default)]
     pub decisions: Vec<DecisionRecord>,
+    #[serde(default)]
+    pub forms: Vec<FormMetadata>,
+}
+
+/// A form (a Camunda Forms JSON document) as deployed, versioned by its `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormMetadata {
+    pub form_id: String,
+    pub version: i32,
+    pub form_key: i64,
+    pub resource_name: String,
+    pub checksum: u64,
+    /// True when an identical resource was deployed before and this names the existing version.
+    pub duplicate: bool,
+}
+
+/// A new form version, with its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormRecord {
+    pub metadata: FormMetadata,
+    pub resource: Vec<u8>,
 }
 
 /// A DMN resource as deployed: its decision requirements graph (DRG), versioned by its id.

@@ -28,6 +28,9 @@ pub fn record(record: &Record) -> String {
                 let _ = write!(line, " decisions [{}]", decisions.join(", "));
             }
         }
+        RecordValue::Form(value) => {
+            let _ = write!(line, " {}:{}", value.metadata.form_id, value.metadata.version);
+        }
         RecordValue::DecisionRequirements(value) => {
             let _ = write!(line, " {}:{}", value.metadata.decision_requirements_id, value.metadata.version);
         }

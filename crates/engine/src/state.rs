@@ -268,6 +268,12 @@ pub struct State {
     pub process_deployment: BTreeMap<i64, i64>,
     #[serde(default)]
     pub deployment_processes: BTreeMap<i64, Vec<(Arc<str>, i64)>>,
+    /// Deployed forms by key.
+    #[serde(default)]
+    pub forms: BTreeMap<i64, FormRecord>,
+    /// Form id → keys of its versions, ascending.
+    #[serde(default)]
+    pub form_versions: BTreeMap<String, Vec<i64>>,
 }
 
 impl State {
@@ -319,6 +325,8 @@ impl State {
             start_instructions: BTreeMap::new(),
             process_deployment: BTreeMap::new(),
             deployment_processes: BTreeMap::new(),
+            forms: BTreeMap::new(),
+            form_versions: BTreeMap::new(),
         }
     }
 
@@ -362,6 +370,11 @@ impl State {
             return None;
         }
         self.processes.get(&process_definition_key)
+    }
+
+    /// The latest version of a form that has not been deleted.
+    pub fn latest_form(&self, form_id: &str) -> Option<&FormRecord> {
+        self.form_versions.get(form_id)?.last().and_then(|key| self.forms.get(key))
     }
 
     pub fn latest_decision(&self, decision_id: &str) -> Option<&DecisionRecord> {
@@ -544,6 +557,25 @@ impl State {
                     let members =
                         value.processes.iter().map(|p| (p.bpmn_process_id.clone(), p.process_definition_key)).collect();
                     self.deployment_processes.insert(record.key, members);
+                }
+            }
+            RecordValue::Form(value) => {
+                let key = record.key;
+                match record.intent {
+                    Intent::Created => {
+                        self.forms.insert(key, value.clone());
+                        self.form_versions.entry(value.metadata.form_id.clone()).or_default().push(key);
+                    }
+                    Intent::Deleted => {
+                        self.forms.remove(&key);
+                        if let Some(versions) = self.form_versions.get_mut(&value.metadata.form_id) {
+                            versions.retain(|k| *k != key);
+                            if versions.is_empty() {
+                                self.form_versions.remove(&value.metadata.form_id);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             RecordValue::DecisionEvaluation(_)

@@ -150,3 +150,73 @@ fn the_peer_reference_model_runs_with_workers() {
     });
     assert!(ended, "x = 3 takes the end_ok branch");
 }
+
+fn form(id: &str, label: &str) -> String {
+    json!({
+        "id": id,
+        "type": "default",
+        "schemaVersion": 16,
+        "components": [{ "key": "approved", "label": label, "type": "checkbox" }]
+    })
+    .to_string()
+}
+
+fn deploy_resources(t: &mut TestEngine, resources: &[(&str, String)]) -> Record {
+    let resources = resources
+        .iter()
+        .map(|(name, content)| Resource { name: name.to_string(), content: content.clone().into_bytes() });
+    let value = DeploymentRecord { resources: resources.collect(), ..DeploymentRecord::default() };
+    t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)))
+}
+
+fn forms(record: &Record) -> Vec<(String, i32, bool)> {
+    match &record.value {
+        RecordValue::Deployment(d) => d.forms.iter().map(|f| (f.form_id.clone(), f.version, f.duplicate)).collect(),
+        other => panic!("expected a deployment, got {other:?}"),
+    }
+}
+
+#[test]
+fn forms_deploy_with_processes_and_are_versioned_by_their_id() {
+    let mut t = TestEngine::new();
+    t.mark();
+    let first = deploy_resources(&mut t, &[("p.bpmn", one_task("a").xml()), ("approve.form", form("approve", "OK?"))]);
+    assert_eq!(forms(&first), vec![("approve".into(), 1, false)]);
+    assert_eq!(versions(&first), vec![("p".into(), 1, true)]);
+    expect![[r#"
+        C DEPLOYMENT CREATE
+        E PROCESS CREATED p:1
+        E FORM CREATED approve:1
+        E DEPLOYMENT CREATED [p:1]
+    "#]]
+    .assert_eq(&t.rendered());
+    let same = deploy_resources(&mut t, &[("approve.form", form("approve", "OK?"))]);
+    assert_eq!(forms(&same), vec![("approve".into(), 1, true)]);
+    let changed = deploy_resources(&mut t, &[("approve.form", form("approve", "Approved?"))]);
+    assert_eq!(forms(&changed), vec![("approve".into(), 2, false)]);
+    assert_eq!(t.state().latest_form("approve").map(|f| f.metadata.version), Some(2));
+
+    // Deleting the latest version makes the one before it the latest again.
+    let RecordValue::Deployment(changed) = &changed.value else { unreachable!() };
+    let key = changed.forms[0].form_key;
+    let deleted = t.send(Command::new(
+        Intent::Delete,
+        -1,
+        RecordValue::ResourceDeletion(ResourceDeletionRecord { resource_key: key }),
+    ));
+    assert_eq!(deleted.rejection, None);
+    assert_eq!(t.state().latest_form("approve").map(|f| f.metadata.version), Some(1));
+}
+
+#[test]
+fn a_form_without_an_id_is_refused_with_the_resource_named() {
+    let mut t = TestEngine::new();
+    let answer = deploy_resources(
+        &mut t,
+        &[("p.bpmn", one_task("a").xml()), ("bad.form", "{\"components\": []}".into()), ("worse.form", "{".into())],
+    );
+    let reason = answer.rejection.expect("rejected").reason;
+    assert!(reason.contains("'bad.form': expected the form to have a non-empty string 'id'"), "{reason}");
+    assert!(reason.contains("'worse.form': expected a form as JSON"), "{reason}");
+    assert!(t.state().processes.is_empty(), "nothing deployed");
+}

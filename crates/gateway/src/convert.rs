@@ -143,7 +143,8 @@ fn process_metadata(process: &ProcessMetadata) -> proto::ProcessMetadata {
     }
 }
 
-/// Processes, then decisions, then decision requirements: the order Zeebe's gateway lists them.
+/// Processes, then decisions, then decision requirements, then forms: the order Zeebe's gateway
+/// lists them.
 pub fn deploy_resource_response(record: &Record) -> Result<proto::DeployResourceResponse, Status> {
     use proto::deployment::Metadata;
     let (key, processes) = deployment(record)?;
@@ -171,11 +172,21 @@ pub fn deploy_resource_response(record: &Record) -> Result<proto::DeployResource
             tenant_id: DEFAULT_TENANT.to_string(),
         })
     });
+    let forms = value.forms.iter().map(|f| {
+        Metadata::Form(proto::FormMetadata {
+            form_id: f.form_id.clone(),
+            version: f.version,
+            form_key: f.form_key,
+            resource_name: f.resource_name.clone(),
+            tenant_id: DEFAULT_TENANT.to_string(),
+        })
+    });
     let deployments = processes
         .into_iter()
         .map(Metadata::Process)
         .chain(decisions)
         .chain(requirements)
+        .chain(forms)
         .map(|metadata| proto::Deployment { metadata: Some(metadata) })
         .collect();
     Ok(proto::DeployResourceResponse { key, deployments, tenant_id: DEFAULT_TENANT.to_string() })

@@ -20,8 +20,8 @@ use crate::error::{ApiError, Problem, accepted, unexpected_answer};
 use crate::extract::{JsonBody, OptionalJsonBody, QueryParams, RawBody, parse, path_key};
 use crate::wire::{
     ActivateJobsRequest, ActivateJobsResponse, ActivatedJob, CompleteJobRequest, CreateProcessInstanceRequest,
-    CreateProcessInstanceResponse, DeploymentProcess, DeploymentRequest, DeploymentResponse, FailJobRequest,
-    RawDeploymentParams, SetVariablesRequest, ThrowErrorRequest, UpdateJobRequest, key,
+    CreateProcessInstanceResponse, DeploymentForm, DeploymentProcess, DeploymentRequest, DeploymentResponse,
+    FailJobRequest, RawDeploymentParams, SetVariablesRequest, ThrowErrorRequest, UpdateJobRequest, key,
 };
 
 impl Api {
@@ -96,6 +96,7 @@ pub async fn deploy(
     Ok(Json(DeploymentResponse {
         deployment_key: key(record.key),
         processes: deployment.processes.iter().map(DeploymentProcess::from).collect(),
+        forms: deployment.forms.iter().map(DeploymentForm::from).collect(),
     }))
 }
 

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use baton_engine::state::{DeployedProcess, ElementInstance, Job, JobState};
-use baton_engine::{Document, IncidentRecord, JobRecord, LifecycleState, ProcessMetadata};
+use baton_engine::{Document, FormMetadata, IncidentRecord, JobRecord, LifecycleState, ProcessMetadata};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -72,6 +72,30 @@ pub struct ResourceInput {
 pub struct DeploymentResponse {
     pub deployment_key: String,
     pub processes: Vec<DeploymentProcess>,
+    pub forms: Vec<DeploymentForm>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentForm {
+    pub form_key: String,
+    pub form_id: String,
+    pub version: i32,
+    pub resource_name: String,
+    /// False when an identical resource was deployed before: this names the existing version.
+    pub is_new: bool,
+}
+
+impl From<&FormMetadata> for DeploymentForm {
+    fn from(form: &FormMetadata) -> Self {
+        DeploymentForm {
+            form_key: key(form.form_key),
+            form_id: form.form_id.clone(),
+            version: form.version,
+            resource_name: form.resource_name.clone(),
+            is_new: !form.duplicate,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,7 +13,7 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
 }
 
 pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
-    if !value.processes.is_empty() || !value.decision_requirements.is_empty() {
+    if !value.processes.is_empty() || !value.decision_requirements.is_empty() || !value.forms.is_empty() {
         return distribute(ctx, command, value);
     }
     if value.resources.is_empty() {
@@ -26,8 +26,19 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     let mut parsed_dmn = Vec::new();
+    let mut parsed_forms: Vec<(&Resource, String)> = Vec::new();
     for resource in &value.resources {
         let lower = resource.name.to_ascii_lowercase();
+        if lower.ends_with(".form") {
+            match form_id(&resource.content) {
+                Ok(id) if parsed_forms.iter().any(|(_, seen)| *seen == id) => {
+                    errors.push(format!("'{}': duplicated form id '{id}' in this deployment", resource.name));
+                }
+                Ok(id) => parsed_forms.push((resource, id)),
+                Err(error) => errors.push(format!("'{}': {error}", resource.name)),
+            }
+            continue;
+        }
         if lower.ends_with(".dmn") {
             match baton_feel::dmn::Decisions::parse(&resource.content) {
                 Ok(decisions) => parsed_dmn.push((resource, decisions)),
@@ -37,7 +48,8 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
         }
         if !(lower.ends_with(".bpmn") || lower.ends_with(".xml")) {
             errors.push(format!(
-                "'{}': expected a BPMN (.bpmn, .xml) or DMN (.dmn) resource, but the resource type is not supported",
+                "'{}': expected a BPMN (.bpmn, .xml), DMN (.dmn) or form (.form) resource, but the resource type is \
+                 not supported",
                 resource.name
             ));
             continue;
@@ -122,11 +134,48 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
     for (resource, parsed) in parsed_dmn {
         deploy_decisions(ctx, command, resource, &parsed, &mut decision_requirements, &mut decisions);
     }
+    let forms = parsed_forms.into_iter().map(|(resource, id)| deploy_form(ctx, command, resource, id)).collect();
     let key = ctx.next_key();
     let deployment =
-        DeploymentRecord { resources: value.resources.clone(), processes, decision_requirements, decisions };
+        DeploymentRecord { resources: value.resources.clone(), processes, decision_requirements, decisions, forms };
     let index = ctx.event(command, key, Intent::Created, RecordValue::Deployment(deployment));
     ctx.respond(command, index);
+}
+
+/// A form's id: the `id` of its JSON document, which Camunda Modeler always writes.
+fn form_id(content: &[u8]) -> Result<String, String> {
+    let document: serde_json::Value =
+        serde_json::from_slice(content).map_err(|error| format!("expected a form as JSON, but {error}"))?;
+    match document.get("id").and_then(serde_json::Value::as_str).map(str::trim) {
+        Some(id) if !id.is_empty() => Ok(id.to_string()),
+        _ => Err("expected the form to have a non-empty string 'id', but it has none".to_string()),
+    }
+}
+
+/// As for processes: an identical resource (same checksum and name as the latest version of the
+/// form id) names the existing version; anything else is a new version.
+fn deploy_form(ctx: &mut Ctx, command: &Record, resource: &Resource, form_id: String) -> FormMetadata {
+    let sum = checksum(&resource.content);
+    let latest = ctx.state.latest_form(&form_id).map(|form| form.metadata.clone());
+    if let Some(latest) = latest.filter(|l| l.checksum == sum && l.resource_name == resource.name) {
+        return FormMetadata { duplicate: true, ..latest };
+    }
+    let key = ctx.next_key();
+    let metadata = FormMetadata {
+        version: latest_version(ctx, &form_id) + 1,
+        form_id,
+        form_key: key,
+        resource_name: resource.name.clone(),
+        checksum: sum,
+        duplicate: false,
+    };
+    let record = FormRecord { metadata: metadata.clone(), resource: resource.content.clone() };
+    ctx.event(command, key, Intent::Created, RecordValue::Form(record));
+    metadata
+}
+
+fn latest_version(ctx: &Ctx, form_id: &str) -> i32 {
+    ctx.state.latest_form(form_id).map_or(0, |form| form.metadata.version)
 }
 
 /// Zeebe's rule: an identical resource (same checksum and name as the latest version of its DRG)
@@ -237,6 +286,23 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
         {
             ctx.event(command, decision.decision_key, Intent::Created, RecordValue::Decision(decision.clone()));
         }
+    }
+    for form in value.forms.iter().filter(|f| !f.duplicate) {
+        if ctx.state.forms.contains_key(&form.form_key) {
+            continue;
+        }
+        let Some(resource) = value.resources.iter().find(|r| r.name == form.resource_name) else {
+            return ctx.reject(
+                command,
+                RejectionType::InvalidArgument,
+                format!(
+                    "Expected the distributed deployment to contain resource '{}', but it does not",
+                    form.resource_name
+                ),
+            );
+        };
+        let record = FormRecord { metadata: form.clone(), resource: resource.content.clone() };
+        ctx.event(command, form.form_key, Intent::Created, RecordValue::Form(record));
     }
     let index = ctx.event(command, command.key, Intent::Created, RecordValue::Deployment(value.clone()));
     ctx.respond(command, index);

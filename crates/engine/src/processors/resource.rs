@@ -1,4 +1,4 @@
-//! Deleting a process definition: creating instances of it is refused from then on (NOT_FOUND),
+//! Deleting a form, or a process definition: creating instances of it is refused from then on (NOT_FOUND),
 //! its start events stop, and if it was the latest version, the previous one's start events take
 //! over. Instances already running finish on it. Processed on every partition; start events
 //! live on the deployment partition.
@@ -12,6 +12,12 @@ const DEPLOYMENT_PARTITION: u32 = 1;
 
 pub(crate) fn delete(ctx: &mut Ctx, command: &Record, value: &ResourceDeletionRecord) {
     let key = value.resource_key;
+    if let Some(form) = ctx.state.forms.get(&key).cloned() {
+        // A form version is gone at once: nothing runs on it.
+        ctx.event(command, key, Intent::Deleted, RecordValue::Form(form));
+        let index = ctx.event(command, key, Intent::Deleted, RecordValue::ResourceDeletion(value.clone()));
+        return ctx.respond(command, index);
+    }
     let Some(process) = ctx.state.live_process(key).cloned() else {
         return ctx.reject(
             command,
