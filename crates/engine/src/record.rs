@@ -606,6 +606,26 @@ pub struct JobRecord {
     pub process_instance_key: i64,
     pub element_id: Arc<str>,
     pub element_instance_key: i64,
+    /// What the job is for: the element's own work, or one of its execution listeners.
+    #[serde(default)]
+    pub kind: JobKind,
+    #[serde(default)]
+    pub listener_event_type: ListenerEventType,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    #[default]
+    BpmnElement,
+    ExecutionListener,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListenerEventType {
+    #[default]
+    Unspecified,
+    Start,
+    End,
 }
 
 /// An empty job value: what a worker's command carries besides the fields it sets.
@@ -629,6 +649,8 @@ impl Default for JobRecord {
             process_instance_key: -1,
             element_id: Arc::from(""),
             element_instance_key: -1,
+            kind: JobKind::BpmnElement,
+            listener_event_type: ListenerEventType::Unspecified,
         }
     }
 }
@@ -679,6 +701,7 @@ pub enum ErrorType {
     UnhandledErrorEvent,
     CalledElementError,
     DecisionEvaluationError,
+    ExecutionListenerNoRetries,
     Unknown,
 }
 
@@ -686,6 +709,7 @@ impl ErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorType::JobNoRetries => "JOB_NO_RETRIES",
+            ErrorType::ExecutionListenerNoRetries => "EXECUTION_LISTENER_NO_RETRIES",
             ErrorType::ExtractValueError => "EXTRACT_VALUE_ERROR",
             ErrorType::ConditionError => "CONDITION_ERROR",
             ErrorType::IoMappingError => "IO_MAPPING_ERROR",

@@ -128,6 +128,8 @@ struct StoredElementInstance {
     incident_key: i64,
     interrupted: bool,
     event_trigger: Option<EventTrigger>,
+    #[serde(default)]
+    listeners_done: u32,
 }
 
 /// The borrowed twin of [`StoredElementInstance`], so writing a snapshot copies nothing big.
@@ -144,6 +146,7 @@ struct StoredElementInstanceRef<'a> {
     incident_key: i64,
     interrupted: bool,
     event_trigger: &'a Option<EventTrigger>,
+    listeners_done: u32,
 }
 
 impl Serialize for ElementInstance {
@@ -161,6 +164,7 @@ impl Serialize for ElementInstance {
             incident_key,
             interrupted,
             event_trigger,
+            listeners_done,
         } = self;
         StoredElementInstanceRef {
             key: *key,
@@ -174,6 +178,7 @@ impl Serialize for ElementInstance {
             incident_key: *incident_key,
             interrupted: *interrupted,
             event_trigger,
+            listeners_done: *listeners_done,
         }
         .serialize(serializer)
     }
@@ -198,6 +203,7 @@ impl<'de> Deserialize<'de> for ElementInstance {
             incident_key: stored.incident_key,
             interrupted: stored.interrupted,
             event_trigger: stored.event_trigger,
+            listeners_done: stored.listeners_done,
         })
     }
 }

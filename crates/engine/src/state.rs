@@ -107,6 +107,9 @@ pub struct ElementInstance {
     /// A catch event of this instance was triggered (`PROCESS_EVENT TRIGGERING`) and waits to be
     /// activated: for an interrupting boundary event, once this instance is terminated.
     pub event_trigger: Option<EventTrigger>,
+    /// Execution listeners completed in the current phase (start while activating, end while
+    /// completing): the next one to run is this index.
+    pub listeners_done: u32,
 }
 
 /// A triggered catch event waiting for activation, with the variables it brings.
@@ -665,6 +668,7 @@ impl State {
                         incident_key: -1,
                         interrupted: false,
                         event_trigger: None,
+                        listeners_done: 0,
                     },
                 );
             }
@@ -739,6 +743,10 @@ impl State {
             instance.state
         );
         instance.state = to;
+        if to == LifecycleState::Completing {
+            // End listeners count from the first.
+            instance.listeners_done = 0;
+        }
     }
 
     fn remove_element(&mut self, key: i64, value: &ProcessInstanceRecord) {
@@ -771,6 +779,9 @@ impl State {
                 }
                 if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {
                     element.job_key = -1;
+                    if record.intent == Intent::Completed && value.kind == JobKind::ExecutionListener {
+                        element.listeners_done += 1;
+                    }
                 }
             }
             Intent::TimedOut | Intent::RecurredAfterBackoff => self.update_job(key, value, JobState::Activatable),

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_engine::{
-    Command, DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobRecord, MessageRecord,
-    ProcessInstanceCreationRecord, ProcessMetadata, Record, RecordType, RecordValue, RejectionType, Resource,
-    SignalRecord, VariableDocumentRecord, VariableUpdateSemantic,
+    Command, DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobKind, JobRecord, ListenerEventType,
+    MessageRecord, ProcessInstanceCreationRecord, ProcessMetadata, Record, RecordType, RecordValue, RejectionType,
+    Resource, SignalRecord, VariableDocumentRecord, VariableUpdateSemantic,
 };
 use baton_runtime::Error as RuntimeError;
 use tonic::{Code, Status};
@@ -518,9 +518,16 @@ pub fn activated_job(key: i64, job: &JobRecord) -> proto::ActivatedJob {
         variables: to_json(&job.variables),
         tenant_id: DEFAULT_TENANT.to_string(),
         user_task: None,
-        kind: proto::activated_job::JobKind::BpmnElement as i32,
+        kind: match job.kind {
+            JobKind::BpmnElement => proto::activated_job::JobKind::BpmnElement,
+            JobKind::ExecutionListener => proto::activated_job::JobKind::ExecutionListener,
+        } as i32,
         // Zeebe marks jobs that do not belong to a listener as UNSPECIFIED (not the 0 value).
-        listener_event_type: proto::activated_job::ListenerEventType::Unspecified as i32,
+        listener_event_type: match job.listener_event_type {
+            ListenerEventType::Start => proto::activated_job::ListenerEventType::Start,
+            ListenerEventType::End => proto::activated_job::ListenerEventType::End,
+            ListenerEventType::Unspecified => proto::activated_job::ListenerEventType::Unspecified,
+        } as i32,
         tags: Vec::new(),
     }
 }

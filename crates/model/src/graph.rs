@@ -148,6 +148,18 @@ pub struct Element {
     pub is_for_compensation: bool,
     /// Activities with a compensation boundary event: the handler that undoes them.
     pub compensation_handler: Option<ElementIdx>,
+    /// `zeebe:executionListeners`: jobs run, one after the other, before the element is
+    /// activated (`start`) and before it is completed (`end`), in document order.
+    pub start_listeners: Vec<ExecutionListener>,
+    pub end_listeners: Vec<ExecutionListener>,
+}
+
+/// One `zeebe:executionListener`: a job of `job_type` the element waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionListener {
+    pub job_type: Text,
+    /// Defaults to `Static("3")`, as in Zeebe.
+    pub retries: Text,
 }
 
 /// `bindingType` of a called element.

@@ -12,8 +12,8 @@ use roxmltree::{Document, Node};
 
 use crate::graph::{
     Binding, CalledDecision, CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind,
-    EventDefinition, FlowIdx, JobDefinition, Mapping, MessageDefinition, MultiInstance, Process, Script, SequenceFlow,
-    Text, USER_TASK_JOB_TYPE,
+    EventDefinition, ExecutionListener, FlowIdx, JobDefinition, Mapping, MessageDefinition, MultiInstance, Process,
+    Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
 use crate::timer::{Schedule, TimerKind};
 
@@ -360,6 +360,7 @@ struct Extensions<'a, 'i> {
     user_task: Option<Node<'a, 'i>>,
     called_decision: Option<Node<'a, 'i>>,
     called_element: Option<Node<'a, 'i>>,
+    execution_listeners: Option<Node<'a, 'i>>,
 }
 
 impl<'a, 'i> Extensions<'a, 'i> {
@@ -381,6 +382,7 @@ impl<'a, 'i> Extensions<'a, 'i> {
                 "userTask" => &mut ext.user_task,
                 "calledDecision" => &mut ext.called_decision,
                 "calledElement" => &mut ext.called_element,
+                "executionListeners" => &mut ext.execution_listeners,
                 // Other Zeebe extensions either belong to elements reported as unsupported
                 // (calledElement, subscription, loopCharacteristics) or carry nothing to run.
                 _ => continue,
@@ -483,7 +485,9 @@ impl<'a> Reader<'a> {
             associations: Vec::new(),
         };
         let mut root = new_element(0, id.clone(), name.clone(), ElementKind::Process, None);
-        root.properties = self.properties(Extensions::of(node).properties);
+        let ext = Extensions::of(node);
+        root.properties = self.properties(ext.properties);
+        self.execution_listeners(&mut root, ext.execution_listeners);
         b.elements.push(root);
         b.by_id.insert(id.clone(), Process::ROOT);
         self.container(&mut b, node, Process::ROOT);
@@ -907,6 +911,7 @@ impl<'a> Reader<'a> {
         let id = element.id.clone();
         let name = xml_name(element.kind);
         element.properties = self.properties(ext.properties);
+        self.execution_listeners(element, ext.execution_listeners);
         if let Some(io) = ext.io_mapping {
             self.io_mapping(element, io);
         }
@@ -1039,6 +1044,35 @@ impl<'a> Reader<'a> {
             output_element,
             completion_condition,
         })
+    }
+
+    fn execution_listeners(&mut self, element: &mut Element, node: Option<Node>) {
+        let Some(node) = node else { return };
+        let id = element.id.clone();
+        for listener in zeebe_children(node, "executionListener") {
+            let event = attr(listener, "eventType").unwrap_or_default();
+            let Some(job_type) = attr(listener, "type") else {
+                self.problems.push(at(&id, format!("the '{event}' execution listener has no job type")));
+                continue;
+            };
+            let retries = attr(listener, "retries").unwrap_or("3");
+            let what = format!("the job type of the '{event}' execution listener");
+            let (Some(job_type), Some(retries)) = (
+                self.text(&id, job_type, &what),
+                self.text(&id, retries, &format!("the retries of the '{event}' execution listener")),
+            ) else {
+                continue;
+            };
+            let listener = ExecutionListener { job_type, retries };
+            match event {
+                "start" => element.start_listeners.push(listener),
+                "end" => element.end_listeners.push(listener),
+                other => self.problems.push(at(
+                    &id,
+                    format!("an execution listener has event type '{other}'; expected 'start' or 'end'"),
+                )),
+            }
+        }
     }
 
     fn properties(&mut self, node: Option<Node>) -> Vec<(String, String)> {
@@ -1570,6 +1604,8 @@ fn new_element(
         job: None,
         script: None,
         properties: Vec::new(),
+        start_listeners: Vec::new(),
+        end_listeners: Vec::new(),
         event: None,
         attached_to: None,
         interrupting: true,

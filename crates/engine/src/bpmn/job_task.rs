@@ -9,7 +9,7 @@ use super::ElementBehavior;
 use crate::bpmn::behavior::{self, Failure, Instance};
 use crate::bpmn::variables;
 use crate::engine::{Ctx, SideEffect};
-use crate::record::{Document, Intent, JobRecord, Record, RecordValue};
+use crate::record::{Document, Intent, JobKind, JobRecord, ListenerEventType, Record, RecordValue};
 
 pub(crate) struct JobTask;
 
@@ -78,6 +78,8 @@ impl ElementBehavior for JobTask {
             process_instance_key: inst.value.process_instance_key,
             element_id: inst.value.element_id.clone(),
             element_instance_key: inst.key,
+            kind: JobKind::BpmnElement,
+            listener_event_type: ListenerEventType::Unspecified,
         };
         let job_key = ctx.next_key();
         ctx.event(src, job_key, Intent::Created, RecordValue::Job(job));

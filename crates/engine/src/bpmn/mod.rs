@@ -5,6 +5,7 @@ pub(crate) mod behavior;
 pub(crate) mod variables;
 
 pub(crate) mod events;
+pub(crate) mod listeners;
 pub(crate) mod messages;
 pub(crate) mod signals;
 pub(crate) mod start_events;

@@ -6,7 +6,7 @@ use baton_model::ElementKind;
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{compensation, events, messages, multi_instance, signals, start_events, timers};
+use crate::bpmn::{compensation, events, listeners, messages, multi_instance, signals, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -67,13 +67,28 @@ pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) 
     }
     // A multi-instance body maps nothing itself: its inner instances apply the mappings.
     let inputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_inputs(ctx, src, inst) };
-    let result = inputs
-        .and_then(|()| messages::open_subscriptions(ctx, src, inst))
-        .and_then(|()| signals::open_subscriptions(ctx, src, inst))
-        .and_then(|()| timers::open_timers(ctx, src, inst))
-        .and_then(|()| bpmn::on_activate(ctx, src, inst));
+    match inputs {
+        Ok(()) => after_inputs(ctx, src, inst),
+        Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
+    }
+}
+
+/// Activation after the input mappings: the start listeners one by one (this runs again as each
+/// completes), then the element's own behaviour.
+pub(crate) fn after_inputs(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    let result = listeners::next(ctx, src, inst, ListenerEventType::Start).and_then(|waiting| {
+        if waiting {
+            return Ok(false);
+        }
+        messages::open_subscriptions(ctx, src, inst)
+            .and_then(|()| signals::open_subscriptions(ctx, src, inst))
+            .and_then(|()| timers::open_timers(ctx, src, inst))
+            .and_then(|()| bpmn::on_activate(ctx, src, inst))
+            .map(|()| true)
+    });
     match result {
-        Ok(()) => messages::correlate_buffered(ctx, src, inst),
+        Ok(true) => messages::correlate_buffered(ctx, src, inst),
+        Ok(false) => {}
         Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
     }
 }
@@ -93,7 +108,21 @@ pub(crate) fn complete(ctx: &mut Ctx, command: &Record) {
 /// The part of completion that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) {
     let outputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_outputs(ctx, src, inst) };
-    let result = outputs.and_then(|()| bpmn::on_complete(ctx, src, inst)).and_then(|()| {
+    match outputs {
+        Ok(()) => after_outputs(ctx, src, inst),
+        Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
+    }
+}
+
+/// Completion after the output mappings: the end listeners one by one (this runs again as each
+/// completes), then the element completes and leaves.
+pub(crate) fn after_outputs(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    match listeners::next(ctx, src, inst, ListenerEventType::End) {
+        Ok(false) => {}
+        Ok(true) => return,
+        Err(failure) => return behavior::raise_incident(ctx, src, inst, failure, -1),
+    }
+    let result = bpmn::on_complete(ctx, src, inst).and_then(|()| {
         if inst.is_multi_instance_inner() {
             // The body takes the outgoing flows once its inner instances are done.
             multi_instance::inner_completing(ctx, src, inst).map(|next| (Vec::new(), Some(next)))
@@ -133,6 +162,7 @@ fn start_termination(ctx: &mut Ctx, src: &Record, key: i64) -> Option<usize> {
     let inst = Instance::load(ctx.state, key)?;
     let index = behavior::transition(ctx, src, &inst, Intent::ElementTerminating);
     bpmn::on_terminate(ctx, src, &inst);
+    listeners::cancel_job(ctx, src, key);
     events::close_catches(ctx, src, key);
     behavior::resolve_incidents_of(ctx, src, key);
     if behavior::terminate_children(ctx, src, key) == 0 {

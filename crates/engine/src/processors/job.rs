@@ -1,7 +1,7 @@
 //! Job commands from workers and from the scheduler.
 
 use crate::bpmn::behavior::{self, Failure, Instance};
-use crate::bpmn::{events, variables};
+use crate::bpmn::{events, listeners, variables};
 use crate::engine::{Ctx, SideEffect};
 use crate::record::*;
 use crate::state::{Job, JobState};
@@ -67,6 +67,9 @@ fn complete(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
         return;
     };
+    if record.kind == JobKind::ExecutionListener {
+        return listeners::completed(ctx, command, &inst, &record);
+    }
     variables::apply_result(ctx, command, &inst, record.variables);
     behavior::complete_element(ctx, command, &inst);
 }
@@ -100,7 +103,11 @@ fn fail(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
         } else {
             record.error_message.clone()
         };
-        let failure = Failure { error_type: ErrorType::JobNoRetries, message };
+        let error_type = match record.kind {
+            JobKind::ExecutionListener => ErrorType::ExecutionListenerNoRetries,
+            JobKind::BpmnElement => ErrorType::JobNoRetries,
+        };
+        let failure = Failure { error_type, message };
         behavior::raise_incident(ctx, command, &inst, failure, command.key);
     } else if record.retry_backoff_ms <= 0 {
         ctx.side_effect(SideEffect::JobsAvailable { job_type: record.job_type });
@@ -185,6 +192,16 @@ fn update_timeout(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) 
 fn throw_error(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     if !matches!(job.state, JobState::Activatable | JobState::Activated) {
         return reject_state(ctx, command, "throw an error for", &job);
+    }
+    if job.record.kind == JobKind::ExecutionListener {
+        return ctx.reject(
+            command,
+            RejectionType::InvalidState,
+            format!(
+                "Expected to throw an error for job with key '{}', but it is an execution listener's job: a BPMN                  error cannot be thrown from an execution listener",
+                command.key
+            ),
+        );
     }
     let mut record = job.record;
     record.error_code = value.error_code.clone();

@@ -4,7 +4,7 @@
 mod creation;
 pub(crate) mod decision;
 mod deployment;
-mod element;
+pub(crate) mod element;
 mod incident;
 mod job;
 pub(crate) mod job_batch;

@@ -97,25 +97,7 @@ pub async fn activate(broker: &Broker, job_type: &str, max: i32) -> Vec<Activate
 }
 
 pub fn job_value(variables: serde_json::Value) -> JobRecord {
-    JobRecord {
-        job_type: "".into(),
-        retries: 0,
-        worker: String::new(),
-        deadline_ms: -1,
-        timeout_ms: 0,
-        retry_backoff_ms: 0,
-        recurring_time_ms: -1,
-        custom_headers: Arc::new(Document::new()),
-        variables: document(variables),
-        error_code: String::new(),
-        error_message: String::new(),
-        bpmn_process_id: "".into(),
-        process_definition_version: -1,
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: "".into(),
-        element_instance_key: -1,
-    }
+    JobRecord { variables: document(variables), ..JobRecord::default() }
 }
 
 pub async fn complete(broker: &Broker, job_key: i64, variables: serde_json::Value) {
