@@ -376,6 +376,37 @@ async def test_business_error_is_caught_by_a_boundary_event(ctx: Context):
         task.cancel()
 
 
+async def test_execution_listeners_run_around_a_task(ctx: Context):
+    await ctx.client.deploy_resource(str(FIXTURES / "listeners.bpmn"))
+    worker = ZeebeWorker(ctx.channel, name="e2e-listener-worker")
+    seen = []
+
+    @worker.task(task_type="e2e-el-start")
+    async def before():
+        seen.append("start")
+        return {"checkedBefore": True}
+
+    @worker.task(task_type="e2e-listened")
+    async def listened():
+        seen.append("task")
+        return {"worked": True}
+
+    @worker.task(task_type="e2e-el-end")
+    async def after():
+        seen.append("end")
+        return {"audited": True}
+
+    task = asyncio.create_task(worker.work())
+    try:
+        result = await ctx.client.run_process_with_result("e2e_listeners", {}, timeout=30_000)
+        assert seen == ["start", "task", "end"], seen
+        # A start listener's variables are local to the task; an end listener's reach the process.
+        assert result.variables == {"worked": True, "audited": True}, result.variables
+    finally:
+        await worker.stop()
+        task.cancel()
+
+
 async def test_deploy_feature_models(ctx: Context):
     response = await ctx.client.deploy_resource(str(FIXTURES / "features.bpmn"))
     ids = sorted(d.bpmn_process_id for d in response.deployments)
@@ -471,6 +502,7 @@ TESTS = [
     test_http_health,
     test_deploy,
     test_deploy_a_form,
+    test_execution_listeners_run_around_a_task,
     test_deploy_invalid_model_names_the_element,
     test_create_unknown_process_is_not_found,
     test_cancel_instance,
