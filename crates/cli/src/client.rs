@@ -43,6 +43,14 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                     _ => None,
                 })
                 .collect();
+            let forms: Vec<&proto::FormMetadata> = response
+                .deployments
+                .iter()
+                .filter_map(|d| match &d.metadata {
+                    Some(proto::deployment::Metadata::Form(form)) => Some(form),
+                    _ => None,
+                })
+                .collect();
             print(
                 &client,
                 || {
@@ -57,6 +65,12 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                         text.push_str(&format!(
                             "\n  decision {} version {} key {} (in {})",
                             d.dmn_decision_id, d.version, d.decision_key, d.dmn_decision_requirements_id
+                        ));
+                    }
+                    for f in &forms {
+                        text.push_str(&format!(
+                            "\n  form {} version {} key {} ({})",
+                            f.form_id, f.version, f.form_key, f.resource_name
                         ));
                     }
                     text
@@ -75,6 +89,12 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                             "version": d.version,
                             "decisionKey": d.decision_key,
                             "decisionRequirementsId": d.dmn_decision_requirements_id,
+                        })).collect::<Vec<_>>(),
+                        "forms": forms.iter().map(|f| json!({
+                            "formId": f.form_id,
+                            "version": f.version,
+                            "formKey": f.form_key,
+                            "resourceName": f.resource_name,
                         })).collect::<Vec<_>>(),
                     })
                 },
