@@ -38,7 +38,7 @@ pub struct Response {
 
 impl Response {
     pub fn rejection(&self) -> Option<&Rejection> {
-        self.record.rejection.as_ref()
+        self.record.rejection.as_deref()
     }
 }
 
@@ -111,12 +111,12 @@ impl Engine {
             }
             let home = partition_of_correlation_key(&subscription.correlation_key, state.partition_count);
             if home != state.partition_id {
-                let value = RecordValue::MessageSubscription(subscription.clone());
+                let value = RecordValue::MessageSubscription(Box::new(subscription.clone()));
                 commands.push((home, Command::new(Intent::Create, *key, value)));
             }
         }
         for (key, offer) in &state.correlating {
-            let value = RecordValue::ProcessMessageSubscription(offer.clone());
+            let value = RecordValue::ProcessMessageSubscription(Box::new(offer.clone()));
             commands.push((partition_of_key(*key), Command::new(Intent::Correlate, *key, value)));
         }
         commands
@@ -199,7 +199,7 @@ impl Engine {
         let expired = self.state.message_deadlines.iter().take_while(|(due, _)| *due <= now_ms);
         for (_, key) in expired.take(limit.saturating_sub(commands.len())) {
             if let Some(message) = self.state.messages.get(key) {
-                commands.push(Command::new(Intent::Expire, *key, RecordValue::Message(message.clone())));
+                commands.push(Command::new(Intent::Expire, *key, RecordValue::Message(Box::new(message.clone()))));
             }
         }
         let timers = self.state.timer_due.iter().take_while(|(due, _)| *due <= now_ms);
@@ -271,7 +271,7 @@ impl Ctx<'_> {
             intent: command.intent,
             value: command.value.clone(),
             request_id: None,
-            rejection: Some(Rejection { rejection_type, reason }),
+            rejection: Some(Box::new(Rejection { rejection_type, reason })),
         };
         if let Some(request_id) = command.request_id {
             self.out.responses.push(Response { request_id, record: record.clone() });

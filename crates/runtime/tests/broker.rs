@@ -66,7 +66,7 @@ async fn commands_the_engine_refuses_are_answered_with_the_rejection() {
     assert_eq!(rejection.rejection_type, RejectionType::NotFound);
 
     // A key that names no partition still gets the engine's answer.
-    let command = Command::new(Intent::Complete, -1, RecordValue::Job(job_value(json!({}))));
+    let command = Command::new(Intent::Complete, -1, RecordValue::Job(Box::new(job_value(json!({})))));
     let record = broker.execute_on_key(-1, command).await.expect("answer");
     assert_eq!(record.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
 }

@@ -392,7 +392,7 @@ pub(crate) fn raise_incident(ctx: &mut Ctx, src: &Record, inst: &Instance, failu
         variable_scope_key: inst.key,
     };
     let key = ctx.next_key();
-    ctx.event(src, key, Intent::Created, RecordValue::Incident(incident));
+    ctx.event(src, key, Intent::Created, RecordValue::Incident(Box::new(incident)));
 }
 
 /// Resolves the incidents of an element that is going away.
@@ -405,7 +405,7 @@ pub(crate) fn resolve_incidents_of(ctx: &mut Ctx, src: &Record, element_instance
         .map(|(key, incident)| (*key, incident.clone()))
         .collect();
     for (key, incident) in incidents {
-        ctx.event(src, key, Intent::Resolved, RecordValue::Incident(incident));
+        ctx.event(src, key, Intent::Resolved, RecordValue::Incident(Box::new(incident)));
     }
 }
 
@@ -455,10 +455,10 @@ fn answer_terminated_awaiting(ctx: &mut Ctx, inst: &Instance) {
         intent: Intent::Create,
         value: RecordValue::ProcessInstance(inst.value.clone()),
         request_id: None,
-        rejection: Some(Rejection {
+        rejection: Some(Box::new(Rejection {
             rejection_type: RejectionType::InvalidState,
             reason: format!("Expected process instance with key '{}' to complete, but it was terminated", inst.key),
-        }),
+        })),
     };
     ctx.respond_with(request_id, record);
 }

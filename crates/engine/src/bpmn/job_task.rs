@@ -80,7 +80,7 @@ impl ElementBehavior for JobTask {
             element_instance_key: inst.key,
         };
         let job_key = ctx.next_key();
-        ctx.event(src, job_key, Intent::Created, RecordValue::Job(job));
+        ctx.event(src, job_key, Intent::Created, RecordValue::Job(Box::new(job)));
         behavior::transition_to_activated(ctx, src, inst);
         ctx.side_effect(SideEffect::JobsAvailable { job_type });
         Ok(())
