@@ -148,18 +148,22 @@ impl Engine {
             request_id: command.request_id,
             rejection: None,
         };
-        output.records.push(record.clone());
         let mut ctx = Ctx { state: &mut self.state, out: output, queue: VecDeque::with_capacity(8), now: timestamp_ms };
-        ctx.queue.push_back(record);
+        ctx.queue.push_back(ctx.out.records.len());
+        ctx.out.records.push(record);
         let mut processed = 0;
-        while let Some(command) = ctx.queue.pop_front() {
+        while let Some(index) = ctx.queue.pop_front() {
             processed += 1;
             if processed > FOLLOW_UP_COMMANDS_MAX {
                 // A model that loops without a wait state: stop it here rather than spin forever.
                 ctx.queue.clear();
                 break;
             }
+            // The command is lent out of the batch while it is processed rather than copied:
+            // processing appends to the batch, and nothing reads a command once it is dequeued.
+            let command = std::mem::replace(&mut ctx.out.records[index], Record::placeholder());
             processors::process(&mut ctx, &command);
+            ctx.out.records[index] = command;
         }
     }
 
@@ -216,11 +220,17 @@ impl Engine {
 pub(crate) struct Ctx<'a> {
     pub state: &'a mut State,
     pub out: &'a mut Output,
-    pub queue: VecDeque<Record>,
+    /// Follow-up commands not processed yet, by their index in `out.records`.
+    pub queue: VecDeque<usize>,
     pub now: i64,
 }
 
 impl Ctx<'_> {
+    /// The follow-up commands not processed yet, in order.
+    pub fn queued(&self) -> impl Iterator<Item = &Record> {
+        self.queue.iter().map(|&index| &self.out.records[index])
+    }
+
     pub fn next_key(&mut self) -> i64 {
         self.state.next_key()
     }
@@ -256,8 +266,8 @@ impl Ctx<'_> {
             request_id: None,
             rejection: None,
         };
-        self.out.records.push(record.clone());
-        self.queue.push_back(record);
+        self.queue.push_back(self.out.records.len());
+        self.out.records.push(record);
     }
 
     /// Rejects `command`: a rejection record, and the answer if someone waits for one.

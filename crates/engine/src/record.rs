@@ -287,6 +287,21 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record that owns nothing, to stand in for one that is briefly moved out of a batch.
+    pub(crate) fn placeholder() -> Record {
+        Record {
+            position: 0,
+            source_position: 0,
+            key: -1,
+            timestamp_ms: 0,
+            record_type: RecordType::Command,
+            intent: Intent::Delete,
+            value: RecordValue::ResourceDeletion(ResourceDeletionRecord { resource_key: -1 }),
+            request_id: None,
+            rejection: None,
+        }
+    }
+
     pub fn value_type(&self) -> ValueType {
         self.value.value_type()
     }
