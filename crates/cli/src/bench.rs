@@ -715,7 +715,7 @@ async fn work_embedded(
             tokio::spawn(async move {
                 let value = JobRecord { variables: (*variables).clone(), ..JobRecord::default() };
                 loop {
-                    let command = Command::new(Intent::Complete, key, RecordValue::Job(value.clone()));
+                    let command = Command::new(Intent::Complete, key, RecordValue::Job(Box::new(value.clone())));
                     match broker.execute_on_key(key, command).await {
                         Ok(record) if record.rejection.is_none() => return,
                         Ok(record) if *shared.stopping.borrow() => return drop(record),

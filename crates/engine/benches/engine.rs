@@ -48,7 +48,7 @@ impl Driver {
             resources: vec![Resource { name: "model.bpmn".into(), content: xml.as_bytes().to_vec() }],
             ..DeploymentRecord::default()
         };
-        let output = engine.process(Command::new(Intent::Create, -1, RecordValue::Deployment(deployment)), 0);
+        let output = engine.process(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(deployment))), 0);
         assert!(output.records.iter().all(|r| r.rejection.is_none()), "the model deploys");
         Driver { engine, now: 1, process_id }
     }
@@ -68,7 +68,7 @@ impl Driver {
                 awaiting_request_id: None,
                 start_instructions: Vec::new(),
             };
-            let command = Command::new(Intent::Create, -1, RecordValue::ProcessInstanceCreation(creation));
+            let command = Command::new(Intent::Create, -1, RecordValue::ProcessInstanceCreation(Box::new(creation)));
             records += self.engine.process(command, self.now).records.len();
         }
         for (step, x) in [("step1", 1), ("step2", 2), ("step3", 3)] {
@@ -82,8 +82,9 @@ impl Driver {
                 jobs: Vec::new(),
                 truncated: false,
             };
-            let output =
-                self.engine.process(Command::new(Intent::Activate, -1, RecordValue::JobBatch(batch)), self.now);
+            let output = self
+                .engine
+                .process(Command::new(Intent::Activate, -1, RecordValue::JobBatch(Box::new(batch))), self.now);
             records += output.records.len();
             let keys = match output.records.last().map(|r| &r.value) {
                 Some(RecordValue::JobBatch(batch)) => batch.job_keys.clone(),
@@ -95,7 +96,7 @@ impl Driver {
                 let job = JobRecord { variables, ..JobRecord::default() };
                 records += self
                     .engine
-                    .process(Command::new(Intent::Complete, key, RecordValue::Job(job)), self.now)
+                    .process(Command::new(Intent::Complete, key, RecordValue::Job(Box::new(job))), self.now)
                     .records
                     .len();
             }

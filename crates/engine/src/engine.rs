@@ -38,7 +38,7 @@ pub struct Response {
 
 impl Response {
     pub fn rejection(&self) -> Option<&Rejection> {
-        self.record.rejection.as_ref()
+        self.record.rejection.as_deref()
     }
 }
 
@@ -111,12 +111,12 @@ impl Engine {
             }
             let home = partition_of_correlation_key(&subscription.correlation_key, state.partition_count);
             if home != state.partition_id {
-                let value = RecordValue::MessageSubscription(subscription.clone());
+                let value = RecordValue::MessageSubscription(Box::new(subscription.clone()));
                 commands.push((home, Command::new(Intent::Create, *key, value)));
             }
         }
         for (key, offer) in &state.correlating {
-            let value = RecordValue::ProcessMessageSubscription(offer.clone());
+            let value = RecordValue::ProcessMessageSubscription(Box::new(offer.clone()));
             commands.push((partition_of_key(*key), Command::new(Intent::Correlate, *key, value)));
         }
         commands
@@ -148,18 +148,22 @@ impl Engine {
             request_id: command.request_id,
             rejection: None,
         };
-        output.records.push(record.clone());
         let mut ctx = Ctx { state: &mut self.state, out: output, queue: VecDeque::with_capacity(8), now: timestamp_ms };
-        ctx.queue.push_back(record);
+        ctx.queue.push_back(ctx.out.records.len());
+        ctx.out.records.push(record);
         let mut processed = 0;
-        while let Some(command) = ctx.queue.pop_front() {
+        while let Some(index) = ctx.queue.pop_front() {
             processed += 1;
             if processed > FOLLOW_UP_COMMANDS_MAX {
                 // A model that loops without a wait state: stop it here rather than spin forever.
                 ctx.queue.clear();
                 break;
             }
+            // The command is lent out of the batch while it is processed rather than copied:
+            // processing appends to the batch, and nothing reads a command once it is dequeued.
+            let command = std::mem::replace(&mut ctx.out.records[index], Record::placeholder());
             processors::process(&mut ctx, &command);
+            ctx.out.records[index] = command;
         }
     }
 
@@ -199,7 +203,7 @@ impl Engine {
         let expired = self.state.message_deadlines.iter().take_while(|(due, _)| *due <= now_ms);
         for (_, key) in expired.take(limit.saturating_sub(commands.len())) {
             if let Some(message) = self.state.messages.get(key) {
-                commands.push(Command::new(Intent::Expire, *key, RecordValue::Message(message.clone())));
+                commands.push(Command::new(Intent::Expire, *key, RecordValue::Message(Box::new(message.clone()))));
             }
         }
         let timers = self.state.timer_due.iter().take_while(|(due, _)| *due <= now_ms);
@@ -216,11 +220,17 @@ impl Engine {
 pub(crate) struct Ctx<'a> {
     pub state: &'a mut State,
     pub out: &'a mut Output,
-    pub queue: VecDeque<Record>,
+    /// Follow-up commands not processed yet, by their index in `out.records`.
+    pub queue: VecDeque<usize>,
     pub now: i64,
 }
 
 impl Ctx<'_> {
+    /// The follow-up commands not processed yet, in order.
+    pub fn queued(&self) -> impl Iterator<Item = &Record> {
+        self.queue.iter().map(|&index| &self.out.records[index])
+    }
+
     pub fn next_key(&mut self) -> i64 {
         self.state.next_key()
     }
@@ -256,8 +266,8 @@ impl Ctx<'_> {
             request_id: None,
             rejection: None,
         };
-        self.out.records.push(record.clone());
-        self.queue.push_back(record);
+        self.queue.push_back(self.out.records.len());
+        self.out.records.push(record);
     }
 
     /// Rejects `command`: a rejection record, and the answer if someone waits for one.
@@ -271,7 +281,7 @@ impl Ctx<'_> {
             intent: command.intent,
             value: command.value.clone(),
             request_id: None,
-            rejection: Some(Rejection { rejection_type, reason }),
+            rejection: Some(Box::new(Rejection { rejection_type, reason })),
         };
         if let Some(request_id) = command.request_id {
             self.out.responses.push(Response { request_id, record: record.clone() });

@@ -284,44 +284,62 @@ pub struct Record {
     pub value: RecordValue,
     /// Set on commands that came from outside and expect an answer.
     pub request_id: Option<RequestId>,
-    /// Set on rejections.
-    pub rejection: Option<Rejection>,
+    /// Set on rejections; boxed because few records are.
+    pub rejection: Option<Box<Rejection>>,
 }
 
 impl Record {
+    /// A record that owns nothing, to stand in for one that is briefly moved out of a batch.
+    pub(crate) fn placeholder() -> Record {
+        Record {
+            position: 0,
+            source_position: 0,
+            key: -1,
+            timestamp_ms: 0,
+            record_type: RecordType::Command,
+            intent: Intent::Delete,
+            value: RecordValue::ResourceDeletion(ResourceDeletionRecord { resource_key: -1 }),
+            request_id: None,
+            rejection: None,
+        }
+    }
+
     pub fn value_type(&self) -> ValueType {
         self.value.value_type()
     }
 }
 
+/// Every record is moved and copied many times on its way through the engine, so the values
+/// that are larger than a process instance value are boxed: a record stays small. The box is
+/// transparent to serde, so the log format does not depend on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RecordValue {
-    Deployment(DeploymentRecord),
+    Deployment(Box<DeploymentRecord>),
     Process(ProcessRecord),
     ProcessInstance(ProcessInstanceRecord),
-    ProcessInstanceCreation(ProcessInstanceCreationRecord),
+    ProcessInstanceCreation(Box<ProcessInstanceCreationRecord>),
     ProcessInstanceResult(ProcessInstanceResultRecord),
-    Job(JobRecord),
-    JobBatch(JobBatchRecord),
+    Job(Box<JobRecord>),
+    JobBatch(Box<JobBatchRecord>),
     Variable(VariableRecord),
     VariableDocument(VariableDocumentRecord),
-    Incident(IncidentRecord),
+    Incident(Box<IncidentRecord>),
     ProcessEvent(ProcessEventRecord),
-    Message(MessageRecord),
-    MessageSubscription(MessageSubscriptionRecord),
-    ProcessMessageSubscription(MessageSubscriptionRecord),
+    Message(Box<MessageRecord>),
+    MessageSubscription(Box<MessageSubscriptionRecord>),
+    ProcessMessageSubscription(Box<MessageSubscriptionRecord>),
     Timer(TimerRecord),
     Signal(SignalRecord),
     SignalSubscription(SignalSubscriptionRecord),
-    CompensationSubscription(CompensationSubscriptionRecord),
+    CompensationSubscription(Box<CompensationSubscriptionRecord>),
     Escalation(EscalationRecord),
     ResourceDeletion(ResourceDeletionRecord),
     ProcessInstanceModification(ProcessInstanceModificationRecord),
     ProcessInstanceMigration(ProcessInstanceMigrationRecord),
-    DecisionRequirements(DecisionRequirementsRecord),
-    Decision(DecisionRecord),
-    DecisionEvaluation(DecisionEvaluationRecord),
-    Form(FormRecord),
+    DecisionRequirements(Box<DecisionRequirementsRecord>),
+    Decision(Box<DecisionRecord>),
+    DecisionEvaluation(Box<DecisionEvaluationRecord>),
+    Form(Box<FormRecord>),
 }
 
 impl RecordValue {
@@ -651,6 +669,33 @@ impl Default for JobRecord {
             element_instance_key: -1,
             kind: JobKind::BpmnElement,
             listener_event_type: ListenerEventType::Unspecified,
+        }
+    }
+}
+
+impl JobRecord {
+    /// A copy without the variables, which are the larger part and often not wanted.
+    pub fn without_variables(&self) -> JobRecord {
+        JobRecord {
+            job_type: self.job_type.clone(),
+            retries: self.retries,
+            worker: self.worker.clone(),
+            deadline_ms: self.deadline_ms,
+            timeout_ms: self.timeout_ms,
+            retry_backoff_ms: self.retry_backoff_ms,
+            recurring_time_ms: self.recurring_time_ms,
+            custom_headers: self.custom_headers.clone(),
+            variables: Document::new(),
+            error_code: self.error_code.clone(),
+            error_message: self.error_message.clone(),
+            bpmn_process_id: self.bpmn_process_id.clone(),
+            process_definition_version: self.process_definition_version,
+            process_definition_key: self.process_definition_key,
+            process_instance_key: self.process_instance_key,
+            element_id: self.element_id.clone(),
+            element_instance_key: self.element_instance_key,
+            kind: self.kind,
+            listener_event_type: self.listener_event_type,
         }
     }
 }

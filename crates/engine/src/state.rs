@@ -137,7 +137,8 @@ pub enum JobState {
 pub struct Job {
     pub key: i64,
     pub state: JobState,
-    pub record: JobRecord,
+    /// Boxed like the record value it comes from, so the jobs map moves small entries.
+    pub record: Box<JobRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -166,7 +167,8 @@ pub struct State {
     pub processes: BTreeMap<i64, DeployedProcess>,
     /// bpmnProcessId → definition keys by ascending version.
     pub versions: BTreeMap<Arc<str>, Vec<i64>>,
-    pub element_instances: BTreeMap<i64, ElementInstance>,
+    /// Boxed: instances come and go in key order, and the map moves its entries when they do.
+    pub element_instances: BTreeMap<i64, Box<ElementInstance>>,
     /// scope key → name → variable.
     pub variables: BTreeMap<i64, BTreeMap<Arc<str>, Variable>>,
     pub jobs: BTreeMap<i64, Job>,
@@ -549,7 +551,7 @@ impl State {
             },
             RecordValue::DecisionRequirements(value) => self.apply_decision_requirements(record, value),
             RecordValue::Decision(value) => {
-                self.decisions.insert(value.decision_key, value.clone());
+                self.decisions.insert(value.decision_key, (**value).clone());
                 self.decision_versions.entry(value.decision_id.clone()).or_default().push(value.decision_key);
             }
             RecordValue::Deployment(value) => {
@@ -566,7 +568,7 @@ impl State {
                 let key = record.key;
                 match record.intent {
                     Intent::Created => {
-                        self.forms.insert(key, value.clone());
+                        self.forms.insert(key, (**value).clone());
                         self.form_versions.entry(value.metadata.form_id.clone()).or_default().push(key);
                     }
                     Intent::Deleted => {
@@ -656,7 +658,7 @@ impl State {
                 }
                 self.element_instances.insert(
                     key,
-                    ElementInstance {
+                    Box::new(ElementInstance {
                         key,
                         state: LifecycleState::Activating,
                         value: value.clone(),
@@ -669,7 +671,7 @@ impl State {
                         interrupted: false,
                         event_trigger: None,
                         listeners_done: 0,
-                    },
+                    }),
                 );
             }
             Intent::ElementActivated => {
@@ -767,7 +769,7 @@ impl State {
         let key = record.key;
         match record.intent {
             Intent::Created => {
-                self.jobs.insert(key, Job { key, state: JobState::Activatable, record: value.clone() });
+                self.jobs.insert(key, Job { key, state: JobState::Activatable, record: Box::new(value.clone()) });
                 self.activatable.insert((value.job_type.clone(), key));
                 if let Some(element) = self.element_instances.get_mut(&value.element_instance_key) {
                     element.job_key = key;
@@ -799,7 +801,7 @@ impl State {
             Intent::Migrated => {
                 if let Some(job) = self.jobs.get_mut(&key) {
                     // Same state and indexes (type and key do not change): only what it belongs to.
-                    job.record = value.clone();
+                    *job.record = value.clone();
                 }
             }
             Intent::RetriesUpdated | Intent::TimeoutUpdated => {
@@ -813,52 +815,40 @@ impl State {
     }
 
     fn update_job(&mut self, key: i64, value: &JobRecord, state: JobState) {
-        let Some(mut job) = self.jobs.remove(&key) else {
+        let Some(job) = self.jobs.get_mut(&key) else {
             panic!("event for unknown job {key}. This indicates data corruption.");
         };
-        self.unindex_job(&job);
+        let mut indexes = JobIndexes {
+            activatable: &mut self.activatable,
+            deadlines: &mut self.deadlines,
+            backoffs: &mut self.backoffs,
+        };
+        indexes.remove(job);
         job.state = state;
-        job.record = value.clone();
-        self.index_job(&job);
-        self.jobs.insert(key, job);
+        *job.record = value.clone();
+        indexes.insert(job);
     }
 
     fn unindex_job(&mut self, job: &Job) {
-        match job.state {
-            JobState::Activatable => {
-                self.activatable.remove(&(job.record.job_type.clone(), job.key));
-            }
-            JobState::Activated => {
-                self.deadlines.remove(&(job.record.deadline_ms, job.key));
-            }
-            JobState::BackingOff => {
-                self.backoffs.remove(&(job.record.recurring_time_ms, job.key));
-            }
-            JobState::Failed | JobState::ErrorThrown => {}
-        }
-    }
-
-    fn index_job(&mut self, job: &Job) {
-        match job.state {
-            JobState::Activatable => {
-                self.activatable.insert((job.record.job_type.clone(), job.key));
-            }
-            JobState::Activated => {
-                self.deadlines.insert((job.record.deadline_ms, job.key));
-            }
-            JobState::BackingOff => {
-                self.backoffs.insert((job.record.recurring_time_ms, job.key));
-            }
-            JobState::Failed | JobState::ErrorThrown => {}
-        }
+        JobIndexes { activatable: &mut self.activatable, deadlines: &mut self.deadlines, backoffs: &mut self.backoffs }
+            .remove(job);
     }
 
     fn apply_job_batch(&mut self, value: &JobBatchRecord) {
         for (key, job_record) in value.job_keys.iter().zip(&value.jobs) {
+            let Some(job) = self.jobs.get_mut(key) else {
+                panic!("event for unknown job {key}. This indicates data corruption.");
+            };
+            let mut indexes = JobIndexes {
+                activatable: &mut self.activatable,
+                deadlines: &mut self.deadlines,
+                backoffs: &mut self.backoffs,
+            };
+            indexes.remove(job);
+            job.state = JobState::Activated;
             // The batch carries the variables for the worker; the stored job does not need them.
-            let mut stored = job_record.clone();
-            stored.variables = Document::new();
-            self.update_job(*key, &stored, JobState::Activated);
+            *job.record = job_record.without_variables();
+            indexes.insert(job);
         }
     }
 
@@ -1110,6 +1100,45 @@ impl State {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// The job indexes, borrowed apart from the jobs map so a job can be re-indexed in place.
+struct JobIndexes<'a> {
+    activatable: &'a mut BTreeSet<(Arc<str>, i64)>,
+    deadlines: &'a mut BTreeSet<(i64, i64)>,
+    backoffs: &'a mut BTreeSet<(i64, i64)>,
+}
+
+impl JobIndexes<'_> {
+    fn remove(&mut self, job: &Job) {
+        match job.state {
+            JobState::Activatable => {
+                self.activatable.remove(&(job.record.job_type.clone(), job.key));
+            }
+            JobState::Activated => {
+                self.deadlines.remove(&(job.record.deadline_ms, job.key));
+            }
+            JobState::BackingOff => {
+                self.backoffs.remove(&(job.record.recurring_time_ms, job.key));
+            }
+            JobState::Failed | JobState::ErrorThrown => {}
+        }
+    }
+
+    fn insert(&mut self, job: &Job) {
+        match job.state {
+            JobState::Activatable => {
+                self.activatable.insert((job.record.job_type.clone(), job.key));
+            }
+            JobState::Activated => {
+                self.deadlines.insert((job.record.deadline_ms, job.key));
+            }
+            JobState::BackingOff => {
+                self.backoffs.insert((job.record.recurring_time_ms, job.key));
+            }
+            JobState::Failed | JobState::ErrorThrown => {}
         }
     }
 }

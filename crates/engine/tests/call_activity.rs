@@ -200,7 +200,7 @@ fn a_call_activity_can_call_the_version_deployed_with_it_or_one_with_a_version_t
         ],
         ..DeploymentRecord::default()
     };
-    assert_eq!(t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(together))).rejection, None);
+    assert_eq!(t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(together)))).rejection, None);
     assert_eq!(t.deploy_named("child.bpmn", &child_version("v2-work", "beta")).rejection, None);
     let pi = t.create("parent", json!({}));
     assert!(t.activate("v2-work", 1).is_empty(), "the latest child is not the one deployed with the parent");

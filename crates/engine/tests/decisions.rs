@@ -27,7 +27,7 @@ fn shipping_process() -> Bpmn {
 fn evaluate(t: &mut TestEngine, decision_id: &str, key: i64, variables: serde_json::Value) -> Record {
     let serde_json::Value::Object(variables) = variables else { panic!("variables must be an object") };
     let value = DecisionEvaluationRecord::request(decision_id, key, variables);
-    t.send(Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(value)))
+    t.send(Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(Box::new(value))))
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn a_broken_dmn_rejects_the_whole_deployment() {
         ..DeploymentRecord::default()
     };
     t.mark();
-    let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)));
+    let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(value))));
     let rejection = response.rejection.expect("rejected");
     assert_eq!(rejection.rejection_type, RejectionType::InvalidArgument);
     assert!(rejection.reason.contains("'shipping.dmn'"), "{}", rejection.reason);
@@ -228,7 +228,7 @@ fn bpmn_and_dmn_deploy_together_and_distribute_with_the_same_keys() {
         ],
         ..DeploymentRecord::default()
     };
-    let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)));
+    let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(value))));
     assert_eq!(response.rejection, None);
     let RecordValue::Deployment(deployment) = response.value.clone() else { panic!("a deployment") };
     assert_eq!(deployment.processes.len(), 1);

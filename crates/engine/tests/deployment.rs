@@ -93,11 +93,11 @@ fn a_deployment_of_several_resources_is_all_or_nothing() {
     let good = Resource { name: "good.bpmn".into(), content: one_task("a").xml().into_bytes() };
     let bad = Resource { name: "bad.bpmn".into(), content: b"<not-bpmn/>".to_vec() };
     let value = DeploymentRecord { resources: vec![good.clone(), bad], processes: vec![], ..Default::default() };
-    let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)));
+    let response = t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(value))));
     assert!(response.rejection.is_some());
     assert!(t.state().processes.is_empty());
     let value = DeploymentRecord { resources: vec![good], processes: vec![], ..Default::default() };
-    assert_eq!(t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value))).rejection, None);
+    assert_eq!(t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(value)))).rejection, None);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn deploy_resources(t: &mut TestEngine, resources: &[(&str, String)]) -> Record 
         .iter()
         .map(|(name, content)| Resource { name: name.to_string(), content: content.clone().into_bytes() });
     let value = DeploymentRecord { resources: resources.collect(), ..DeploymentRecord::default() };
-    t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)))
+    t.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(value))))
 }
 
 fn forms(record: &Record) -> Vec<(String, i32, bool)> {

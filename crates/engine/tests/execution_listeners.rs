@@ -23,7 +23,7 @@ fn task_with_listeners() -> Bpmn {
 }
 
 fn job_of(t: &TestEngine, job_type: &str) -> Option<(i64, JobRecord)> {
-    t.state().jobs.values().find(|j| &*j.record.job_type == job_type).map(|j| (j.key, j.record.clone()))
+    t.state().jobs.values().find(|j| &*j.record.job_type == job_type).map(|j| (j.key, (*j.record).clone()))
 }
 
 #[test]

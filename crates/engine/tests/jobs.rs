@@ -210,6 +210,6 @@ fn activation_is_validated() {
         jobs: vec![],
         truncated: false,
     };
-    let response = t.send(Command::new(Intent::Activate, -1, RecordValue::JobBatch(value)));
+    let response = t.send(Command::new(Intent::Activate, -1, RecordValue::JobBatch(Box::new(value))));
     assert_eq!(response.rejection.unwrap().rejection_type, RejectionType::InvalidArgument);
 }

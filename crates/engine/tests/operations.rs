@@ -40,7 +40,7 @@ fn a_deleted_definition_cannot_start_instances_and_the_previous_version_takes_ov
     let by_key = t.send(Command::new(
         Intent::Create,
         -1,
-        RecordValue::ProcessInstanceCreation(ProcessInstanceCreationRecord {
+        RecordValue::ProcessInstanceCreation(Box::new(ProcessInstanceCreationRecord {
             bpmn_process_id: "".into(),
             version: -1,
             process_definition_key: keys[0],
@@ -49,7 +49,7 @@ fn a_deleted_definition_cannot_start_instances_and_the_previous_version_takes_ov
             fetch_variables: Vec::new(),
             awaiting_request_id: None,
             start_instructions: Vec::new(),
-        }),
+        })),
     ));
     assert_eq!(by_key.rejection.map(|r| r.rejection_type), Some(RejectionType::NotFound));
     t.work("v1", json!({}));

@@ -204,7 +204,7 @@ pub fn evaluate_decision_command(request: &proto::EvaluateDecisionRequest) -> Re
     }
     let variables = parse_variables("variables", &request.variables)?;
     let value = DecisionEvaluationRecord::request(&request.decision_id, request.decision_key, variables);
-    Ok(Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(value)))
+    Ok(Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(Box::new(value))))
 }
 
 /// An evaluation that failed is still an answer (with the failed decision and the message), as
@@ -349,7 +349,7 @@ pub fn publish_message_command(request: &proto::PublishMessageRequest) -> Result
         variables,
         deadline_ms: -1,
     };
-    Ok(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
+    Ok(Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value))))
 }
 
 pub fn modify_command(request: &proto::ModifyProcessInstanceRequest) -> Result<Command, Status> {
@@ -410,14 +410,14 @@ pub fn resolve_incident_command(incident_key: i64) -> Command {
         job_key: -1,
         variable_scope_key: -1,
     };
-    Command::new(Intent::Resolve, incident_key, RecordValue::Incident(value))
+    Command::new(Intent::Resolve, incident_key, RecordValue::Incident(Box::new(value)))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Jobs
 
 pub fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
-    Command::new(intent, job_key, RecordValue::Job(job))
+    Command::new(intent, job_key, RecordValue::Job(Box::new(job)))
 }
 
 pub fn complete_job_command(request: &proto::CompleteJobRequest) -> Result<Command, Status> {
@@ -597,12 +597,12 @@ mod tests {
             timestamp_ms: 0,
             record_type: RecordType::CommandRejection,
             intent: Intent::UpdateTimeout,
-            value: RecordValue::Job(JobRecord::default()),
+            value: RecordValue::Job(Box::default()),
             request_id: None,
-            rejection: Some(baton_engine::Rejection {
+            rejection: Some(Box::new(baton_engine::Rejection {
                 rejection_type: RejectionType::InvalidState,
                 reason: "it is failed".to_string(),
-            }),
+            })),
         };
         let status = rejection_status(&record).unwrap();
         assert_eq!(status.code(), Code::FailedPrecondition);

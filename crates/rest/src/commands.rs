@@ -269,7 +269,7 @@ pub async fn activate_jobs(
 }
 
 fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
-    Command::new(intent, job_key, RecordValue::Job(job))
+    Command::new(intent, job_key, RecordValue::Job(Box::new(job)))
 }
 
 /// Completes a job; its variables are merged into the instance.
@@ -430,6 +430,6 @@ pub async fn resolve_incident(State(api): State<Api>, Path(key): Path<String>) -
         job_key: -1,
         variable_scope_key: -1,
     };
-    api.on_key(key, Command::new(Intent::Resolve, key, RecordValue::Incident(value))).await?;
+    api.on_key(key, Command::new(Intent::Resolve, key, RecordValue::Incident(Box::new(value)))).await?;
     Ok(NO_CONTENT)
 }

@@ -76,8 +76,9 @@ pub async fn publish_message(
         variables: request.variables.unwrap_or_default(),
         deadline_ms: -1,
     };
-    let record =
-        accepted(api.broker.publish_message(Command::new(Intent::Publish, -1, RecordValue::Message(value))).await)?;
+    let record = accepted(
+        api.broker.publish_message(Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value)))).await,
+    )?;
     Ok(Json(KeyResponse { key: key(record.key) }))
 }
 
@@ -308,7 +309,7 @@ pub async fn evaluate_decision(
         return Err(ApiError::bad_request("Expected a 'decisionId' or a 'decisionKey', but neither was given"));
     }
     let value = DecisionEvaluationRecord::request(&decision_id, decision_key, request.variables.unwrap_or_default());
-    let command = Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(value));
+    let command = Command::new(Intent::Evaluate, -1, RecordValue::DecisionEvaluation(Box::new(value)));
     let record = accepted(api.broker.execute(DEPLOYMENT_PARTITION, command).await)?;
     let RecordValue::DecisionEvaluation(result) = record.value else {
         return Err(crate::error::unexpected_answer(&record, "decision evaluation"));

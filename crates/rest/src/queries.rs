@@ -171,7 +171,7 @@ pub async fn list_process_instances(
                         .filter(|e| e.value.flow_scope_key < 0)
                         .filter(|e| matches(&e.value.bpmn_process_id, e.value.process_definition_key))
                         .take(remaining)
-                        .map(ProcessInstance::active)
+                        .map(|e| ProcessInstance::active(e))
                         .collect::<Vec<_>>()
                 })
                 .await?;
@@ -253,7 +253,7 @@ pub async fn get_process_instance(
                 version: summary.version,
                 state: summary.state,
                 end_time: None,
-                element_instances: elements.into_iter().map(ElementInstanceView::from).collect(),
+                element_instances: elements.into_iter().map(|e| ElementInstanceView::from(&**e)).collect(),
                 variables,
                 incidents,
                 jobs,

@@ -61,7 +61,7 @@
 //!     .await?;
 //! for (key, _job) in jobs {
 //!     // ... do the work, then complete the job on the partition that owns it:
-//!     let complete = Command::new(Intent::Complete, key, RecordValue::Job(empty_job.clone()));
+//!     let complete = Command::new(Intent::Complete, key, RecordValue::Job(Box::new(empty_job.clone())));
 //!     broker.execute_on_key(key, complete).await?;
 //! }
 //!
@@ -191,7 +191,7 @@ pub fn give_back_command(job_key: i64, job: &JobRecord) -> Command {
         error_message: "The worker went away before the job was handed to it".to_string(),
         ..JobRecord::default()
     };
-    Command::new(Intent::Fail, job_key, RecordValue::Job(value))
+    Command::new(Intent::Fail, job_key, RecordValue::Job(Box::new(value)))
 }
 
 /// An activation request from a worker.
@@ -387,7 +387,7 @@ impl Broker {
         let command = Command::new(
             Intent::Create,
             -1,
-            RecordValue::Deployment(DeploymentRecord { resources, ..DeploymentRecord::default() }),
+            RecordValue::Deployment(Box::new(DeploymentRecord { resources, ..DeploymentRecord::default() })),
         );
         let record = self.execute(DEPLOYMENT_PARTITION, command).await?;
         if record.rejection.is_some() {
@@ -422,7 +422,8 @@ impl Broker {
     ) -> Result<(), Error> {
         let started = tokio::time::Instant::now();
         loop {
-            let command = Command::new(Intent::Create, deployment_key, RecordValue::Deployment(deployment.clone()));
+            let command =
+                Command::new(Intent::Create, deployment_key, RecordValue::Deployment(Box::new(deployment.clone())));
             match self.execute(partition_id, command).await {
                 Ok(record) => {
                     if let Some(rejection) = &record.rejection {
@@ -445,7 +446,7 @@ impl Broker {
     /// Creates an instance on the next partition (round robin), trying the following ones when
     /// a partition reports back-pressure.
     pub async fn create_instance(&self, creation: ProcessInstanceCreationRecord) -> Result<Record, Error> {
-        let command = Command::new(Intent::Create, -1, RecordValue::ProcessInstanceCreation(creation));
+        let command = Command::new(Intent::Create, -1, RecordValue::ProcessInstanceCreation(Box::new(creation)));
         let (partition_id, receiver) = self.submit_round_robin(command)?;
         self.answer(partition_id, receiver).await
     }
@@ -457,8 +458,11 @@ impl Broker {
         creation: ProcessInstanceCreationRecord,
         timeout: Duration,
     ) -> Result<Record, Error> {
-        let command =
-            Command::new(Intent::CreateWithAwaitingResult, -1, RecordValue::ProcessInstanceCreation(creation));
+        let command = Command::new(
+            Intent::CreateWithAwaitingResult,
+            -1,
+            RecordValue::ProcessInstanceCreation(Box::new(creation)),
+        );
         let (partition_id, receiver) = self.submit_round_robin(command)?;
         match tokio::time::timeout(timeout, self.answer(partition_id, receiver)).await {
             Ok(answer) => answer,
@@ -963,7 +967,7 @@ fn repair_distribution(partitions: &mut [Partition]) -> Result<(), Error> {
                 }],
                 ..DeploymentRecord::default()
             };
-            other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
+            other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(Box::new(deployment))))?;
         }
         let first_state = first.engine.state();
         let missing: Vec<DeploymentRecord> = first_state
@@ -1001,7 +1005,7 @@ fn repair_distribution(partitions: &mut [Partition]) -> Result<(), Error> {
                 decision_requirements = %deployment.decision_requirements[0].decision_requirements_id,
                 "distributing decisions that did not reach this partition"
             );
-            other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(deployment)))?;
+            other.process_now(Command::new(Intent::Create, key, RecordValue::Deployment(Box::new(deployment))))?;
         }
     }
     Ok(())

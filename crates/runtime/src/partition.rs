@@ -331,8 +331,8 @@ impl Partition {
                 let worth_it = self.engine.state().has_activatable(&batch.job_type);
                 self.batch_replies.insert(request_id, reply);
                 if worth_it {
-                    let command =
-                        Command::new(Intent::Activate, -1, RecordValue::JobBatch(batch)).with_request(request_id);
+                    let command = Command::new(Intent::Activate, -1, RecordValue::JobBatch(Box::new(batch)))
+                        .with_request(request_id);
                     self.engine.process_into(command, now, &mut self.output);
                 }
             }
@@ -398,7 +398,8 @@ impl Partition {
                     jobs: Vec::new(),
                     truncated: false,
                 };
-                let command = Command::new(Intent::Activate, -1, RecordValue::JobBatch(batch)).with_request(request_id);
+                let command =
+                    Command::new(Intent::Activate, -1, RecordValue::JobBatch(Box::new(batch))).with_request(request_id);
                 self.pushes.insert(request_id, (sender, permits));
                 self.engine.process_into(command, now, &mut self.output);
             }

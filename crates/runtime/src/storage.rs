@@ -240,7 +240,8 @@ mod tests {
     fn fill(storage: &mut Storage, engine: &mut Engine, count: i64) {
         for timestamp in 1..=count {
             let empty = DeploymentRecord::default();
-            let output = engine.process(Command::new(Intent::Create, -1, RecordValue::Deployment(empty)), timestamp);
+            let output =
+                engine.process(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(empty))), timestamp);
             storage.append(&output.records).expect("append");
         }
     }

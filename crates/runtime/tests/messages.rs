@@ -52,7 +52,7 @@ async fn publish(broker: &Broker, name: &str, correlation_key: &str, ttl_ms: i64
         deadline_ms: -1,
     };
     let record = broker
-        .publish_message(Command::new(Intent::Publish, -1, RecordValue::Message(message)))
+        .publish_message(Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(message))))
         .await
         .expect("publish");
     assert_eq!(record.rejection, None, "publish rejected");

@@ -1,7 +1,6 @@
 //! Behaviours shared by the element kinds: lifecycle transitions, sequence flows, joins,
 //! incidents. Element modules stay small because the logic lives here once.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use baton_model::{ElementIdx, ElementKind, FlowIdx, Process};
@@ -224,7 +223,7 @@ fn take_flow(ctx: &mut Ctx, src: &Record, inst: &Instance, flow_idx: FlowIdx) {
 
 fn activate_join(ctx: &mut Ctx, src: &Record, inst: &Instance, scope_key: i64, gateway: ElementIdx) {
     let id = &inst.graph.element(gateway).id;
-    if queued_activation(&ctx.queue, scope_key).any(|value| &value.element_id == id) {
+    if queued_activation(ctx, scope_key).any(|value| &value.element_id == id) {
         return;
     }
     let key = ctx.next_key();
@@ -232,8 +231,8 @@ fn activate_join(ctx: &mut Ctx, src: &Record, inst: &Instance, scope_key: i64, g
     ctx.command(src, key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
 }
 
-fn queued_activation(queue: &VecDeque<Record>, scope_key: i64) -> impl Iterator<Item = &ProcessInstanceRecord> {
-    queue.iter().filter_map(move |record| match &record.value {
+fn queued_activation<'a>(ctx: &'a Ctx, scope_key: i64) -> impl Iterator<Item = &'a ProcessInstanceRecord> {
+    ctx.queued().filter_map(move |record| match &record.value {
         RecordValue::ProcessInstance(value)
             if record.intent == Intent::ActivateElement && value.flow_scope_key == scope_key =>
         {
@@ -264,7 +263,7 @@ fn check_inclusive_joins(ctx: &mut Ctx, src: &Record, inst: &Instance, scope_key
             ctx.state.element_instances.get(child).is_some_and(|c| can_reach(graph, c.element_idx, gateway))
         });
         let blocked_by_join = scope.join_tokens.keys().any(|(g, _)| *g != gateway && can_reach(graph, *g, gateway));
-        let blocked_by_queue = queued_activation(&ctx.queue, scope_key)
+        let blocked_by_queue = queued_activation(ctx, scope_key)
             .filter_map(|value| graph.by_id.get(&value.element_id))
             .any(|&idx| idx != gateway && can_reach(graph, idx, gateway));
         if !(blocked_by_child || blocked_by_join || blocked_by_queue) {
@@ -323,7 +322,7 @@ pub(crate) fn can_trigger(ctx: &Ctx, key: i64) -> bool {
         .element_instances
         .get(&key)
         .is_some_and(|e| e.state == LifecycleState::Activated && e.event_trigger.is_none());
-    ready && !ctx.queue.iter().any(|r| r.key == key && r.intent == Intent::CompleteElement)
+    ready && !ctx.queued().any(|r| r.key == key && r.intent == Intent::CompleteElement)
 }
 
 /// A child of `scope_key` completed without outgoing flows, or was terminated.
@@ -343,7 +342,7 @@ pub(crate) fn after_child_finished(ctx: &mut Ctx, src: &Record, scope_key: i64) 
         }
         LifecycleState::Activated if scope.children.is_empty() && (scope.interrupted || scope.active_flows == 0) => {
             let value = scope.value.clone();
-            let already = ctx.queue.iter().any(|r| r.intent == Intent::CompleteElement && r.key == scope_key);
+            let already = ctx.queued().any(|r| r.intent == Intent::CompleteElement && r.key == scope_key);
             if !already {
                 ctx.command(src, scope_key, Intent::CompleteElement, RecordValue::ProcessInstance(value));
             }
@@ -392,7 +391,7 @@ pub(crate) fn raise_incident(ctx: &mut Ctx, src: &Record, inst: &Instance, failu
         variable_scope_key: inst.key,
     };
     let key = ctx.next_key();
-    ctx.event(src, key, Intent::Created, RecordValue::Incident(incident));
+    ctx.event(src, key, Intent::Created, RecordValue::Incident(Box::new(incident)));
 }
 
 /// Resolves the incidents of an element that is going away.
@@ -405,7 +404,7 @@ pub(crate) fn resolve_incidents_of(ctx: &mut Ctx, src: &Record, element_instance
         .map(|(key, incident)| (*key, incident.clone()))
         .collect();
     for (key, incident) in incidents {
-        ctx.event(src, key, Intent::Resolved, RecordValue::Incident(incident));
+        ctx.event(src, key, Intent::Resolved, RecordValue::Incident(Box::new(incident)));
     }
 }
 
@@ -455,10 +454,10 @@ fn answer_terminated_awaiting(ctx: &mut Ctx, inst: &Instance) {
         intent: Intent::Create,
         value: RecordValue::ProcessInstance(inst.value.clone()),
         request_id: None,
-        rejection: Some(Rejection {
+        rejection: Some(Box::new(Rejection {
             rejection_type: RejectionType::InvalidState,
             reason: format!("Expected process instance with key '{}' to complete, but it was terminated", inst.key),
-        }),
+        })),
     };
     ctx.respond_with(request_id, record);
 }

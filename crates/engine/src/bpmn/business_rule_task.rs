@@ -42,7 +42,7 @@ impl ElementBehavior for BusinessRuleTask {
         let (record, result) = decision::evaluate(ctx.state, &deployed, &scope, ctx.now, base);
         let key = ctx.next_key();
         let intent = if result.is_ok() { Intent::Evaluated } else { Intent::Failed };
-        ctx.event(src, key, intent, RecordValue::DecisionEvaluation(record));
+        ctx.event(src, key, intent, RecordValue::DecisionEvaluation(Box::new(record)));
         let output = result.map_err(Failure::decision_evaluation)?;
         behavior::transition_to_activated(ctx, src, inst);
         let mut document = Document::new();

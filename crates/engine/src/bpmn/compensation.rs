@@ -46,7 +46,7 @@ impl ElementBehavior for CompensationThrowEvent {
                 compensation_handler_instance_key: handler_key,
                 ..compensation
             };
-            ctx.event(src, key, Intent::Triggered, RecordValue::CompensationSubscription(triggered));
+            ctx.event(src, key, Intent::Triggered, RecordValue::CompensationSubscription(Box::new(triggered)));
             let value = inst.value_for(handler, scope);
             ctx.command(src, handler_key, Intent::ActivateElement, RecordValue::ProcessInstance(value));
         }
@@ -88,7 +88,7 @@ pub(crate) fn completed(ctx: &mut Ctx, src: &Record, inst: &Instance) {
         compensation_handler_instance_key: -1,
     };
     let key = ctx.next_key();
-    ctx.event(src, key, Intent::Created, RecordValue::CompensationSubscription(record));
+    ctx.event(src, key, Intent::Created, RecordValue::CompensationSubscription(Box::new(record)));
 }
 
 /// After an element completed: if it was a compensation handler, its subscription is done, and
@@ -101,7 +101,7 @@ pub(crate) fn handler_completed(ctx: &mut Ctx, src: &Record, handler_key: i64) {
         return;
     };
     let throw_key = compensation.throw_event_instance_key;
-    ctx.event(src, key, Intent::Completed, RecordValue::CompensationSubscription(compensation));
+    ctx.event(src, key, Intent::Completed, RecordValue::CompensationSubscription(Box::new(compensation)));
     if ctx.state.compensations_of_throw(throw_key).is_empty()
         && let Some(throw) = Instance::load(ctx.state, throw_key)
     {

@@ -181,7 +181,7 @@ fn close_event_subprocess_starts(ctx: &mut Ctx, src: &Record, scope: &Instance) 
         event_subprocess_starts(scope).into_iter().map(|s| scope.graph.element(s).id.clone()).collect();
     for key in ctx.state.subscriptions_of(scope.key) {
         if let Some(s) = ctx.state.message_subscriptions.get(&key).filter(|s| starts.contains(&s.element_id)).cloned() {
-            ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(s));
+            ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(Box::new(s)));
         }
     }
     for key in ctx.state.signal_subscriptions_of(scope.key) {

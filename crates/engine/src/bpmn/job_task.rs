@@ -82,7 +82,7 @@ impl ElementBehavior for JobTask {
             listener_event_type: ListenerEventType::Unspecified,
         };
         let job_key = ctx.next_key();
-        ctx.event(src, job_key, Intent::Created, RecordValue::Job(job));
+        ctx.event(src, job_key, Intent::Created, RecordValue::Job(Box::new(job)));
         behavior::transition_to_activated(ctx, src, inst);
         ctx.side_effect(SideEffect::JobsAvailable { job_type });
         Ok(())

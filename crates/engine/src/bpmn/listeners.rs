@@ -33,7 +33,7 @@ pub(crate) fn next(ctx: &mut Ctx, src: &Record, inst: &Instance, phase: Listener
     let job = job(ctx, inst, listener, phase)?;
     let job_type = job.job_type.clone();
     let key = ctx.next_key();
-    ctx.event(src, key, Intent::Created, RecordValue::Job(job));
+    ctx.event(src, key, Intent::Created, RecordValue::Job(Box::new(job)));
     ctx.side_effect(SideEffect::JobsAvailable { job_type });
     Ok(true)
 }
@@ -88,14 +88,14 @@ fn job(
 
 /// A listener's job completed: its variables are set, and the element goes on (the next
 /// listener, or the rest of its activation or completion).
-pub(crate) fn completed(ctx: &mut Ctx, src: &Record, inst: &Instance, job: &JobRecord) {
-    match job.listener_event_type {
+pub(crate) fn completed(ctx: &mut Ctx, src: &Record, inst: &Instance, phase: ListenerEventType, variables: &Document) {
+    match phase {
         ListenerEventType::Start => {
-            variables::merge_local(ctx, src, &inst.value, inst.key, job.variables.clone());
+            variables::merge_local(ctx, src, &inst.value, inst.key, variables.clone());
             element::after_inputs(ctx, src, inst);
         }
         ListenerEventType::End => {
-            variables::merge_propagate(ctx, src, &inst.value, inst.key, job.variables.clone());
+            variables::merge_propagate(ctx, src, &inst.value, inst.key, variables.clone());
             element::after_outputs(ctx, src, inst);
         }
         ListenerEventType::Unspecified => {}

@@ -114,9 +114,9 @@ pub(crate) fn open_subscriptions(ctx: &mut Ctx, src: &Record, inst: &Instance) -
         let key = ctx.next_key();
         let home = ctx.message_partition(&record.correlation_key);
         if home != ctx.state.partition_id {
-            ctx.send(home, Intent::Create, key, RecordValue::MessageSubscription(record.clone()));
+            ctx.send(home, Intent::Create, key, RecordValue::MessageSubscription(Box::new(record.clone())));
         }
-        ctx.event(src, key, Intent::Created, RecordValue::MessageSubscription(record));
+        ctx.event(src, key, Intent::Created, RecordValue::MessageSubscription(Box::new(record)));
     }
     Ok(())
 }
@@ -160,7 +160,7 @@ pub(crate) fn correlate(
         return false;
     }
     let value = subscription.with_message(message_key, variables);
-    ctx.event(src, subscription_key, Intent::Correlated, RecordValue::MessageSubscription(value));
+    ctx.event(src, subscription_key, Intent::Correlated, RecordValue::MessageSubscription(Box::new(value)));
     if inst.kind() == ElementKind::EventBasedGateway {
         if let Some(&event) = inst.graph.by_id.get(&subscription.element_id) {
             events::trigger_event_gateway(ctx, src, &inst, event, variables.clone());
@@ -181,9 +181,9 @@ pub(crate) fn close_subscriptions(ctx: &mut Ctx, src: &Record, element_instance_
         if let Some(subscription) = ctx.state.message_subscriptions.get(&key).cloned() {
             let home = ctx.message_partition(&subscription.correlation_key);
             if home != ctx.state.partition_id {
-                ctx.send(home, Intent::Delete, key, RecordValue::MessageSubscription(subscription.clone()));
+                ctx.send(home, Intent::Delete, key, RecordValue::MessageSubscription(Box::new(subscription.clone())));
             }
-            ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(subscription));
+            ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(Box::new(subscription)));
         }
     }
 }

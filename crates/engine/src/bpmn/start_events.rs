@@ -80,7 +80,7 @@ pub(crate) fn deployed(ctx: &mut Ctx, src: &Record, process_definition_key: i64,
         .map(|(key, s)| (*key, s.clone()))
         .collect();
     for (key, subscription) in old {
-        ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(subscription));
+        ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(Box::new(subscription)));
     }
     let mut names = Vec::new();
     for &child in &process.graph.element(Process::ROOT).children {
@@ -129,7 +129,7 @@ pub(crate) fn deployed(ctx: &mut Ctx, src: &Record, process_definition_key: i64,
                     variables: Document::new(),
                 };
                 let key = ctx.next_key();
-                ctx.event(src, key, Intent::Created, RecordValue::MessageSubscription(subscription));
+                ctx.event(src, key, Intent::Created, RecordValue::MessageSubscription(Box::new(subscription)));
                 names.push(name);
             }
             _ => {}
@@ -158,7 +158,7 @@ pub(crate) fn withdraw(ctx: &mut Ctx, src: &Record, process_definition_key: i64)
         .map(|(key, s)| (*key, s.clone()))
         .collect();
     for (key, subscription) in messages {
-        ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(subscription));
+        ctx.event(src, key, Intent::Deleted, RecordValue::MessageSubscription(Box::new(subscription)));
     }
     for key in ctx.state.signal_subscriptions_of(-1) {
         if let Some(subscription) = ctx
@@ -240,7 +240,7 @@ pub(crate) fn correlate_message(
             variables: message.variables.clone(),
             ..subscription
         };
-        ctx.event(src, key, Intent::Correlated, RecordValue::MessageSubscription(correlated));
+        ctx.event(src, key, Intent::Correlated, RecordValue::MessageSubscription(Box::new(correlated)));
         started = true;
     }
     started

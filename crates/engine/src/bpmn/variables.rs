@@ -123,14 +123,20 @@ pub(crate) fn set_variable(
     name: &str,
     value: serde_json::Value,
 ) {
-    let existing = ctx.state.variable(scope_key, name).map(|v| (v.key, v.value == value));
-    let (key, intent) = match existing {
-        Some((_, true)) => return,
-        Some((key, false)) => (key, Intent::Updated),
-        None => (ctx.next_key(), Intent::Created),
+    let existing = ctx
+        .state
+        .variables
+        .get(&scope_key)
+        .and_then(|scope| scope.get_key_value(name))
+        .map(|(name, v)| (v.key, v.value == value, name.clone()));
+    let (key, intent, name) = match existing {
+        Some((_, true, _)) => return,
+        // The name as stored already, so an update allocates no new one.
+        Some((key, false, name)) => (key, Intent::Updated, name),
+        None => (ctx.next_key(), Intent::Created, Arc::from(name)),
     };
     let record = VariableRecord {
-        name: Arc::from(name),
+        name,
         value,
         scope_key,
         process_instance_key: owner.process_instance_key,

@@ -68,7 +68,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceCre
         awaiting_request_id: if command.intent == Intent::CreateWithAwaitingResult { command.request_id } else { None },
         start_instructions: value.start_instructions.clone(),
     };
-    let index = ctx.event(command, key, Intent::Created, RecordValue::ProcessInstanceCreation(created));
+    let index = ctx.event(command, key, Intent::Created, RecordValue::ProcessInstanceCreation(Box::new(created)));
     if command.intent == Intent::Create {
         ctx.respond(command, index);
     }

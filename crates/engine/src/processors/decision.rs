@@ -96,6 +96,6 @@ pub(crate) fn evaluate_command(ctx: &mut Ctx, command: &Record, value: &Decision
     let (record, result) = evaluate(ctx.state, &decision, &value.variables, ctx.now, value.clone());
     let intent = if result.is_ok() { Intent::Evaluated } else { Intent::Failed };
     let key = ctx.next_key();
-    let index = ctx.event(command, key, intent, RecordValue::DecisionEvaluation(record));
+    let index = ctx.event(command, key, intent, RecordValue::DecisionEvaluation(Box::new(record)));
     ctx.respond(command, index);
 }

@@ -138,7 +138,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) 
     let key = ctx.next_key();
     let deployment =
         DeploymentRecord { resources: value.resources.clone(), processes, decision_requirements, decisions, forms };
-    let index = ctx.event(command, key, Intent::Created, RecordValue::Deployment(deployment));
+    let index = ctx.event(command, key, Intent::Created, RecordValue::Deployment(Box::new(deployment)));
     ctx.respond(command, index);
 }
 
@@ -170,7 +170,7 @@ fn deploy_form(ctx: &mut Ctx, command: &Record, resource: &Resource, form_id: St
         duplicate: false,
     };
     let record = FormRecord { metadata: metadata.clone(), resource: resource.content.clone() };
-    ctx.event(command, key, Intent::Created, RecordValue::Form(record));
+    ctx.event(command, key, Intent::Created, RecordValue::Form(Box::new(record)));
     metadata
 }
 
@@ -215,7 +215,7 @@ fn deploy_decisions(
     };
     drgs.push(metadata.clone());
     let record = DecisionRequirementsRecord { metadata, resource: resource.content.clone() };
-    ctx.event(command, drg_key, Intent::Created, RecordValue::DecisionRequirements(record));
+    ctx.event(command, drg_key, Intent::Created, RecordValue::DecisionRequirements(Box::new(record)));
     for (decision_id, name) in parsed.decisions() {
         let key = ctx.next_key();
         let record = DecisionRecord {
@@ -228,7 +228,7 @@ fn deploy_decisions(
             duplicate: false,
         };
         decisions.push(record.clone());
-        ctx.event(command, key, Intent::Created, RecordValue::Decision(record));
+        ctx.event(command, key, Intent::Created, RecordValue::Decision(Box::new(record)));
     }
 }
 
@@ -281,10 +281,20 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
             return ctx.reject(command, RejectionType::InvalidArgument, format!("'{}': {error}", resource.name));
         }
         let record = DecisionRequirementsRecord { metadata: drg.clone(), resource: resource.content.clone() };
-        ctx.event(command, drg.decision_requirements_key, Intent::Created, RecordValue::DecisionRequirements(record));
+        ctx.event(
+            command,
+            drg.decision_requirements_key,
+            Intent::Created,
+            RecordValue::DecisionRequirements(Box::new(record)),
+        );
         for decision in value.decisions.iter().filter(|d| d.decision_requirements_key == drg.decision_requirements_key)
         {
-            ctx.event(command, decision.decision_key, Intent::Created, RecordValue::Decision(decision.clone()));
+            ctx.event(
+                command,
+                decision.decision_key,
+                Intent::Created,
+                RecordValue::Decision(Box::new(decision.clone())),
+            );
         }
     }
     for form in value.forms.iter().filter(|f| !f.duplicate) {
@@ -302,8 +312,8 @@ fn distribute(ctx: &mut Ctx, command: &Record, value: &DeploymentRecord) {
             );
         };
         let record = FormRecord { metadata: form.clone(), resource: resource.content.clone() };
-        ctx.event(command, form.form_key, Intent::Created, RecordValue::Form(record));
+        ctx.event(command, form.form_key, Intent::Created, RecordValue::Form(Box::new(record)));
     }
-    let index = ctx.event(command, command.key, Intent::Created, RecordValue::Deployment(value.clone()));
+    let index = ctx.event(command, command.key, Intent::Created, RecordValue::Deployment(Box::new(value.clone())));
     ctx.respond(command, index);
 }

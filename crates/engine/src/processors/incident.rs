@@ -14,7 +14,7 @@ pub(crate) fn resolve(ctx: &mut Ctx, command: &Record) {
             format!("Expected to resolve incident with key '{}', but no such incident was found", command.key),
         );
     };
-    let index = ctx.event(command, command.key, Intent::Resolved, RecordValue::Incident(incident.clone()));
+    let index = ctx.event(command, command.key, Intent::Resolved, RecordValue::Incident(Box::new(incident.clone())));
     ctx.respond(command, index);
     if incident.job_key >= 0 {
         return retry_job(ctx, command, &incident);

@@ -62,15 +62,17 @@ fn complete(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     }
     let mut record = job.record;
     record.variables = value.variables.clone();
-    let index = ctx.event(command, command.key, Intent::Completed, RecordValue::Job(record.clone()));
+    let (element_instance_key, kind, listener_event_type) =
+        (record.element_instance_key, record.kind, record.listener_event_type);
+    let index = ctx.event(command, command.key, Intent::Completed, RecordValue::Job(record));
     ctx.respond(command, index);
-    let Some(inst) = Instance::load(ctx.state, record.element_instance_key) else {
+    let Some(inst) = Instance::load(ctx.state, element_instance_key) else {
         return;
     };
-    if record.kind == JobKind::ExecutionListener {
-        return listeners::completed(ctx, command, &inst, &record);
+    if kind == JobKind::ExecutionListener {
+        return listeners::completed(ctx, command, &inst, listener_event_type, &value.variables);
     }
-    variables::apply_result(ctx, command, &inst, record.variables);
+    variables::apply_result(ctx, command, &inst, value.variables.clone());
     behavior::complete_element(ctx, command, &inst);
 }
 

@@ -45,7 +45,7 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record, value: &JobBatchRecord) 
         let Some(job) = ctx.state.jobs.get(key) else {
             continue;
         };
-        let mut record = job.record.clone();
+        let mut record = job.record.without_variables();
         record.worker = value.worker.clone();
         record.timeout_ms = value.timeout_ms;
         record.deadline_ms = deadline_ms;
@@ -63,6 +63,6 @@ pub(crate) fn activate(ctx: &mut Ctx, command: &Record, value: &JobBatchRecord) 
         truncated,
     };
     let key = ctx.next_key();
-    let index = ctx.event(command, key, Intent::Activated, RecordValue::JobBatch(batch));
+    let index = ctx.event(command, key, Intent::Activated, RecordValue::JobBatch(Box::new(batch)));
     ctx.respond(command, index);
 }

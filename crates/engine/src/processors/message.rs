@@ -43,13 +43,13 @@ pub(crate) fn publish(ctx: &mut Ctx, command: &Record, value: &MessageRecord) {
     let key = ctx.next_key();
     let mut message = value.clone();
     message.deadline_ms = ctx.now.saturating_add(value.time_to_live_ms);
-    let index = ctx.event(command, key, Intent::Published, RecordValue::Message(message.clone()));
+    let index = ctx.event(command, key, Intent::Published, RecordValue::Message(Box::new(message.clone())));
     ctx.respond(command, index);
     let correlated = offer(ctx, command, key, &message);
     start_events::correlate_message(ctx, command, key, &message, &correlated);
     if message.time_to_live_ms == 0 {
         // Not buffered: it correlated now or never.
-        ctx.event(command, key, Intent::Expired, RecordValue::Message(message));
+        ctx.event(command, key, Intent::Expired, RecordValue::Message(Box::new(message)));
     }
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn expire(ctx: &mut Ctx, command: &Record) {
             format!("Expected to expire message with key '{}', but it is not yet due", command.key),
         );
     }
-    ctx.event(command, command.key, Intent::Expired, RecordValue::Message(message));
+    ctx.event(command, command.key, Intent::Expired, RecordValue::Message(Box::new(message)));
 }
 
 /// Offers message `message_key` to the open subscriptions of its name and correlation key, at
@@ -115,7 +115,7 @@ pub(crate) fn offer_to_partition(
         partition_of_key(subscription_key),
         Intent::Correlate,
         subscription_key,
-        RecordValue::ProcessMessageSubscription(value.clone()),
+        RecordValue::ProcessMessageSubscription(Box::new(value.clone())),
     );
-    ctx.event(src, subscription_key, Intent::Correlating, RecordValue::MessageSubscription(value));
+    ctx.event(src, subscription_key, Intent::Correlating, RecordValue::MessageSubscription(Box::new(value)));
 }

@@ -27,7 +27,7 @@ pub(crate) fn create(ctx: &mut Ctx, command: &Record, value: &MessageSubscriptio
     let mut subscription = value.clone();
     subscription.message_key = -1;
     subscription.variables = Document::new();
-    ctx.event(command, command.key, Intent::Created, RecordValue::MessageSubscription(subscription));
+    ctx.event(command, command.key, Intent::Created, RecordValue::MessageSubscription(Box::new(subscription)));
     offer_buffered(ctx, command, command.key);
 }
 
@@ -39,7 +39,7 @@ pub(crate) fn delete(ctx: &mut Ctx, command: &Record) {
     // An offer still unanswered stays: the instance's partition rejects it, which frees the
     // message for the next subscription.
     if let Some(subscription) = ctx.state.message_subscriptions.get(&command.key).cloned() {
-        ctx.event(command, command.key, Intent::Deleted, RecordValue::MessageSubscription(subscription));
+        ctx.event(command, command.key, Intent::Deleted, RecordValue::MessageSubscription(Box::new(subscription)));
     }
 }
 
@@ -49,13 +49,13 @@ pub(crate) fn correlated(ctx: &mut Ctx, command: &Record, value: &MessageSubscri
     let Some(offer) = pending_offer(ctx, command, value) else {
         return;
     };
-    ctx.event(command, command.key, Intent::Correlated, RecordValue::MessageSubscription(offer.clone()));
+    ctx.event(command, command.key, Intent::Correlated, RecordValue::MessageSubscription(Box::new(offer.clone())));
     // The instance's partition may forget it took this message: it will not be offered again.
     ctx.send(
         partition_of_key(command.key),
         Intent::Delete,
         command.key,
-        RecordValue::ProcessMessageSubscription(offer),
+        RecordValue::ProcessMessageSubscription(Box::new(offer)),
     );
     if ctx.state.message_subscriptions.contains_key(&command.key) {
         offer_buffered(ctx, command, command.key);
@@ -68,7 +68,7 @@ pub(crate) fn rejected(ctx: &mut Ctx, command: &Record, value: &MessageSubscript
     let Some(offer) = pending_offer(ctx, command, value) else {
         return;
     };
-    ctx.event(command, command.key, Intent::Rejected, RecordValue::MessageSubscription(offer.clone()));
+    ctx.event(command, command.key, Intent::Rejected, RecordValue::MessageSubscription(Box::new(offer.clone())));
     if let Some(buffered) = ctx.state.messages.get(&offer.message_key).cloned() {
         message::offer(ctx, command, offer.message_key, &buffered);
     }
@@ -89,7 +89,7 @@ pub(crate) fn correlate(ctx: &mut Ctx, command: &Record, value: &MessageSubscrip
             ),
         );
     }
-    let answer = RecordValue::MessageSubscription(value.clone());
+    let answer = RecordValue::MessageSubscription(Box::new(value.clone()));
     if ctx.state.delivered.contains(&(value.process_instance_key, value.message_key)) {
         // Offered again after a crash: the first answer may have been lost.
         return ctx.send(message_partition, Intent::Correlate, command.key, answer);
@@ -99,7 +99,12 @@ pub(crate) fn correlate(ctx: &mut Ctx, command: &Record, value: &MessageSubscrip
         messages::correlate(ctx, command, command.key, &subscription, value.message_key, &value.variables)
     });
     if taken {
-        ctx.event(command, command.key, Intent::Correlated, RecordValue::ProcessMessageSubscription(value.clone()));
+        ctx.event(
+            command,
+            command.key,
+            Intent::Correlated,
+            RecordValue::ProcessMessageSubscription(Box::new(value.clone())),
+        );
         ctx.send(message_partition, Intent::Correlate, command.key, answer);
     } else {
         ctx.reject(
@@ -118,7 +123,7 @@ pub(crate) fn correlate(ctx: &mut Ctx, command: &Record, value: &MessageSubscrip
 /// `P`: the message's partition has the answer to an offer: no need to remember it.
 pub(crate) fn forget(ctx: &mut Ctx, command: &Record, value: &MessageSubscriptionRecord) {
     if ctx.state.delivered.contains(&(value.process_instance_key, value.message_key)) {
-        let value = RecordValue::ProcessMessageSubscription(value.clone());
+        let value = RecordValue::ProcessMessageSubscription(Box::new(value.clone()));
         ctx.event(command, command.key, Intent::Deleted, value);
     }
 }

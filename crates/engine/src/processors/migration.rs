@@ -193,9 +193,9 @@ fn apply(
                 process_definition_version: target.record.version,
                 process_definition_key: target.record.process_definition_key,
                 element_id: record.element_id.clone(),
-                ..job
+                ..*job
             };
-            ctx.event(command, job_key, Intent::Migrated, RecordValue::Job(migrated));
+            ctx.event(command, job_key, Intent::Migrated, RecordValue::Job(Box::new(migrated)));
         }
         let incidents: Vec<(i64, IncidentRecord)> = ctx
             .state
@@ -211,7 +211,7 @@ fn apply(
                 element_id: record.element_id.clone(),
                 ..incident
             };
-            ctx.event(command, incident_key, Intent::Migrated, RecordValue::Incident(migrated));
+            ctx.event(command, incident_key, Intent::Migrated, RecordValue::Incident(Box::new(migrated)));
         }
     }
 }

@@ -14,7 +14,7 @@ pub(crate) fn delete(ctx: &mut Ctx, command: &Record, value: &ResourceDeletionRe
     let key = value.resource_key;
     if let Some(form) = ctx.state.forms.get(&key).cloned() {
         // A form version is gone at once: nothing runs on it.
-        ctx.event(command, key, Intent::Deleted, RecordValue::Form(form));
+        ctx.event(command, key, Intent::Deleted, RecordValue::Form(Box::new(form)));
         let index = ctx.event(command, key, Intent::Deleted, RecordValue::ResourceDeletion(value.clone()));
         return ctx.respond(command, index);
     }

@@ -255,7 +255,7 @@ impl TestEngine {
             resources: vec![Resource { name: name.to_string(), content: xml.as_bytes().to_vec() }],
             ..DeploymentRecord::default()
         };
-        self.send(Command::new(Intent::Create, -1, RecordValue::Deployment(value)))
+        self.send(Command::new(Intent::Create, -1, RecordValue::Deployment(Box::new(value))))
     }
 
     pub fn deploy_ok(&mut self, bpmn: &Bpmn) {
@@ -290,7 +290,7 @@ impl TestEngine {
             jobs: Vec::new(),
             truncated: false,
         };
-        let response = self.send(Command::new(Intent::Activate, -1, RecordValue::JobBatch(value)));
+        let response = self.send(Command::new(Intent::Activate, -1, RecordValue::JobBatch(Box::new(value))));
         match response.value {
             RecordValue::JobBatch(batch) => batch.job_keys.into_iter().zip(batch.jobs).collect(),
             other => panic!("expected a job batch, got {other:?}"),
@@ -300,7 +300,7 @@ impl TestEngine {
     pub fn job_command(&mut self, intent: Intent, key: i64, edit: impl FnOnce(&mut JobRecord)) -> Record {
         let mut value = JobRecord::default();
         edit(&mut value);
-        self.send(Command::new(intent, key, RecordValue::Job(value)))
+        self.send(Command::new(intent, key, RecordValue::Job(Box::new(value))))
     }
 
     pub fn complete(&mut self, key: i64, variables: serde_json::Value) -> Record {
@@ -335,7 +335,7 @@ impl TestEngine {
             job_key: -1,
             variable_scope_key: -1,
         };
-        self.send(Command::new(Intent::Resolve, incident_key, RecordValue::Incident(value)))
+        self.send(Command::new(Intent::Resolve, incident_key, RecordValue::Incident(Box::new(value))))
     }
 
     pub fn cancel(&mut self, process_instance_key: i64) -> Record {
@@ -371,7 +371,7 @@ impl TestEngine {
             variables: object(variables),
             deadline_ms: -1,
         };
-        self.send(Command::new(Intent::Publish, -1, RecordValue::Message(value)))
+        self.send(Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value))))
     }
 
     /// Moves the clock and runs whatever the scheduler would append.
@@ -450,7 +450,7 @@ pub fn create_command(process_id: &str, variables: serde_json::Value, intent: In
         awaiting_request_id: None,
         start_instructions: Vec::new(),
     };
-    Command::new(intent, -1, RecordValue::ProcessInstanceCreation(value))
+    Command::new(intent, -1, RecordValue::ProcessInstanceCreation(Box::new(value)))
 }
 
 #[allow(unused)]

@@ -101,7 +101,7 @@ pub fn job_value(variables: serde_json::Value) -> JobRecord {
 }
 
 pub async fn complete(broker: &Broker, job_key: i64, variables: serde_json::Value) {
-    let command = Command::new(Intent::Complete, job_key, RecordValue::Job(job_value(variables)));
+    let command = Command::new(Intent::Complete, job_key, RecordValue::Job(Box::new(job_value(variables))));
     let record = broker.execute_on_key(job_key, command).await.expect("complete");
     assert_eq!(record.rejection, None, "completion rejected");
     assert_eq!(record.intent, Intent::Completed);
