@@ -441,9 +441,24 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Removes retired segment files off the caller's thread (synchronously if no thread can be
 /// started). A file left behind by a failure is removed by the next `open`.
+///
+/// A file is shrunk a few MiB at a time before it is unlinked: freeing all of a large file's
+/// blocks at once holds the file system's journal long enough to stall the log's own syncs
+/// (tens of milliseconds here), while small steps with pauses between them do not.
 fn remove_in_background(paths: Vec<PathBuf>) {
+    const STEP: u64 = 4 << 20;
     let remove = |paths: Vec<PathBuf>| {
         for path in paths {
+            if let Ok(file) = OpenOptions::new().write(true).open(&path) {
+                let mut len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                while len > STEP {
+                    len -= STEP;
+                    if file.set_len(len).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            }
             let _ = fs::remove_file(path);
         }
     };
