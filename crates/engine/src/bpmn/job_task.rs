@@ -22,24 +22,7 @@ impl ElementBehavior for JobTask {
                 element.id
             )));
         };
-        let job_type: Arc<str> = match &definition.job_type {
-            Text::Static(job_type) => Arc::from(job_type.as_str()),
-            Text::Expression(expression) => Arc::from(
-                variables::evaluate_string(ctx.state, inst.key, expression, ctx.now)
-                    .map_err(Failure::extract_value)?
-                    .as_str(),
-            ),
-        };
-        let retries = match &definition.retries {
-            Text::Static(retries) => retries.trim().parse::<i32>().map_err(|_| {
-                Failure::extract_value(format!(
-                    "Expected retries of element '{}' to be a number, but was '{retries}'",
-                    element.id
-                ))
-            })?,
-            Text::Expression(expression) => variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now)
-                .map_err(Failure::extract_value)? as i32,
-        };
+        let (job_type, retries) = type_and_retries(ctx, inst, &definition.job_type, &definition.retries)?;
         let mut custom_headers: Document =
             definition.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
         for header in &definition.dynamic_headers {
@@ -95,4 +78,33 @@ impl ElementBehavior for JobTask {
             ctx.event(src, job_key, Intent::Canceled, RecordValue::Job(record));
         }
     }
+}
+
+/// A job's type and retries, either of which may be FEEL (evaluated in the element's scope).
+pub(crate) fn type_and_retries(
+    ctx: &Ctx,
+    inst: &Instance,
+    job_type: &Text,
+    retries: &Text,
+) -> Result<(Arc<str>, i32), Failure> {
+    let job_type: Arc<str> = match job_type {
+        Text::Static(job_type) => Arc::from(job_type.as_str()),
+        Text::Expression(expression) => Arc::from(
+            variables::evaluate_string(ctx.state, inst.key, expression, ctx.now)
+                .map_err(Failure::extract_value)?
+                .as_str(),
+        ),
+    };
+    let retries = match retries {
+        Text::Static(retries) => retries.trim().parse::<i32>().map_err(|_| {
+            Failure::extract_value(format!(
+                "Expected retries of element '{}' to be a number, but was '{retries}'",
+                inst.element().id
+            ))
+        })?,
+        Text::Expression(expression) => {
+            variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now).map_err(Failure::extract_value)? as i32
+        }
+    };
+    Ok((job_type, retries))
 }

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use baton_model::{ExecutionListener, Text};
+use baton_model::ExecutionListener;
 
 use crate::bpmn::behavior::{Failure, Instance};
-use crate::bpmn::variables;
+use crate::bpmn::{job_task, variables};
 use crate::engine::{Ctx, SideEffect};
 use crate::processors::element;
 use crate::record::*;
@@ -45,25 +45,7 @@ fn job(
     phase: ListenerEventType,
 ) -> Result<JobRecord, Failure> {
     let element = inst.element();
-    let job_type: Arc<str> = match &listener.job_type {
-        Text::Static(job_type) => Arc::from(job_type.as_str()),
-        Text::Expression(expression) => Arc::from(
-            variables::evaluate_string(ctx.state, inst.key, expression, ctx.now)
-                .map_err(Failure::extract_value)?
-                .as_str(),
-        ),
-    };
-    let retries = match &listener.retries {
-        Text::Static(retries) => retries.trim().parse::<i32>().map_err(|_| {
-            Failure::extract_value(format!(
-                "Expected the retries of an execution listener of element '{}' to be a number, but was '{retries}'",
-                element.id
-            ))
-        })?,
-        Text::Expression(expression) => {
-            variables::evaluate_i64(ctx.state, inst.key, expression, ctx.now).map_err(Failure::extract_value)? as i32
-        }
-    };
+    let (job_type, retries) = job_task::type_and_retries(ctx, inst, &listener.job_type, &listener.retries)?;
     let headers: Document = element
         .job
         .iter()

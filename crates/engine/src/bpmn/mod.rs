@@ -24,7 +24,7 @@ mod exclusive_gateway;
 mod inclusive_gateway;
 mod intermediate_catch_event;
 mod intermediate_throw_event;
-mod job_task;
+pub(crate) mod job_task;
 mod link_event;
 pub(crate) mod multi_instance;
 mod parallel_gateway;
