@@ -815,6 +815,14 @@ impl State {
     }
 
     fn update_job(&mut self, key: i64, value: &JobRecord, state: JobState) {
+        self.change_job(key, |job| {
+            job.state = state;
+            *job.record = value.clone();
+        });
+    }
+
+    /// Changes a job in place, keeping the activation, deadline and back-off indexes in step.
+    fn change_job(&mut self, key: i64, change: impl FnOnce(&mut Job)) {
         let Some(job) = self.jobs.get_mut(&key) else {
             panic!("event for unknown job {key}. This indicates data corruption.");
         };
@@ -824,8 +832,7 @@ impl State {
             backoffs: &mut self.backoffs,
         };
         indexes.remove(job);
-        job.state = state;
-        *job.record = value.clone();
+        change(job);
         indexes.insert(job);
     }
 
@@ -836,19 +843,11 @@ impl State {
 
     fn apply_job_batch(&mut self, value: &JobBatchRecord) {
         for (key, job_record) in value.job_keys.iter().zip(&value.jobs) {
-            let Some(job) = self.jobs.get_mut(key) else {
-                panic!("event for unknown job {key}. This indicates data corruption.");
-            };
-            let mut indexes = JobIndexes {
-                activatable: &mut self.activatable,
-                deadlines: &mut self.deadlines,
-                backoffs: &mut self.backoffs,
-            };
-            indexes.remove(job);
-            job.state = JobState::Activated;
-            // The batch carries the variables for the worker; the stored job does not need them.
-            *job.record = job_record.without_variables();
-            indexes.insert(job);
+            self.change_job(*key, |job| {
+                job.state = JobState::Activated;
+                // The batch carries the variables for the worker; the stored job does not need them.
+                *job.record = job_record.without_variables();
+            });
         }
     }
 

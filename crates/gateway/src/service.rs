@@ -204,7 +204,6 @@ impl Gateway for GatewayService {
         // waiting before the stream opened or found it full.
         let (stream, mut pushed) = broker.stream_jobs(&activation);
         tokio::spawn(async move {
-            let _stream = stream;
             let mut look = tokio::time::interval(STREAM_BACKLOG_LOOK);
             loop {
                 let jobs = tokio::select! {
@@ -238,7 +237,7 @@ impl Gateway for GatewayService {
                 }
             }
             // Jobs pushed after the worker left go back at once.
-            drop(_stream);
+            drop(stream);
             pushed.close();
             let mut undelivered = Vec::new();
             while let Some(job) = pushed.recv().await {

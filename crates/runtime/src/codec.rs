@@ -1,7 +1,7 @@
 //! The record codec: how a [`Record`] is stored as a log payload.
 //!
 //! A payload is one format byte followed by the record as MessagePack. This build writes structs
-//! as arrays (`rmp_serde::encode::write`): a record of the hot path is then about a third of its
+//! as arrays (`rmp_serde::encode::write`): a record of the hot path is then well under half its
 //! size with field names, and the log's bytes are what a durable partition syncs. MessagePack
 //! stays self-describing for what needs it (`serde_json::Value` in variable documents), and a
 //! field a later build appends with `#[serde(default)]` reads as its default from older logs.

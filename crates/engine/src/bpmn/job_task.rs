@@ -9,7 +9,7 @@ use super::ElementBehavior;
 use crate::bpmn::behavior::{self, Failure, Instance};
 use crate::bpmn::variables;
 use crate::engine::{Ctx, SideEffect};
-use crate::record::{Document, Intent, JobKind, JobRecord, ListenerEventType, Record, RecordValue};
+use crate::record::{Document, Intent, JobRecord, Record, RecordValue};
 
 pub(crate) struct JobTask;
 
@@ -43,27 +43,7 @@ impl ElementBehavior for JobTask {
             };
             custom_headers.insert(header.name.clone(), serde_json::Value::String(text));
         }
-        let job = JobRecord {
-            job_type: job_type.clone(),
-            retries,
-            worker: String::new(),
-            deadline_ms: -1,
-            timeout_ms: 0,
-            retry_backoff_ms: 0,
-            recurring_time_ms: -1,
-            custom_headers: Arc::new(custom_headers),
-            variables: Document::new(),
-            error_code: String::new(),
-            error_message: String::new(),
-            bpmn_process_id: inst.value.bpmn_process_id.clone(),
-            process_definition_version: inst.value.version,
-            process_definition_key: inst.value.process_definition_key,
-            process_instance_key: inst.value.process_instance_key,
-            element_id: inst.value.element_id.clone(),
-            element_instance_key: inst.key,
-            kind: JobKind::BpmnElement,
-            listener_event_type: ListenerEventType::Unspecified,
-        };
+        let job = new_job(inst, job_type.clone(), retries, custom_headers);
         let job_key = ctx.next_key();
         ctx.event(src, job_key, Intent::Created, RecordValue::Job(Box::new(job)));
         behavior::transition_to_activated(ctx, src, inst);
@@ -77,6 +57,22 @@ impl ElementBehavior for JobTask {
             let record = job.record.clone();
             ctx.event(src, job_key, Intent::Canceled, RecordValue::Job(record));
         }
+    }
+}
+
+/// A new, activatable job of the element instance `inst`.
+pub(crate) fn new_job(inst: &Instance, job_type: Arc<str>, retries: i32, custom_headers: Document) -> JobRecord {
+    JobRecord {
+        job_type,
+        retries,
+        custom_headers: Arc::new(custom_headers),
+        bpmn_process_id: inst.value.bpmn_process_id.clone(),
+        process_definition_version: inst.value.version,
+        process_definition_key: inst.value.process_definition_key,
+        process_instance_key: inst.value.process_instance_key,
+        element_id: inst.value.element_id.clone(),
+        element_instance_key: inst.key,
+        ..JobRecord::default()
     }
 }
 

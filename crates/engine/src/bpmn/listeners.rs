@@ -4,8 +4,6 @@
 //! each inner instance. Variables a start listener completes with are local to the element; an
 //! end listener's go outwards, as a task's result does.
 
-use std::sync::Arc;
-
 use baton_model::ExecutionListener;
 
 use crate::bpmn::behavior::{Failure, Instance};
@@ -53,18 +51,9 @@ fn job(
         .map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone())))
         .collect();
     Ok(JobRecord {
-        job_type,
-        retries,
-        custom_headers: Arc::new(headers),
-        bpmn_process_id: inst.value.bpmn_process_id.clone(),
-        process_definition_version: inst.value.version,
-        process_definition_key: inst.value.process_definition_key,
-        process_instance_key: inst.value.process_instance_key,
-        element_id: inst.value.element_id.clone(),
-        element_instance_key: inst.key,
         kind: JobKind::ExecutionListener,
         listener_event_type: phase,
-        ..JobRecord::default()
+        ..job_task::new_job(inst, job_type, retries, headers)
     })
 }
 
