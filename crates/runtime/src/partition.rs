@@ -198,6 +198,29 @@ impl Partition {
                 return self.fail(error);
             }
             self.send_outbox();
+            if self.syncing.is_none() && !self.written.is_empty() {
+                // Written batches wait for a sync. With work queued, the sync thread runs it while
+                // that work is processed; with none, this thread syncs at once, since handing the
+                // sync over and back would only add two thread wake-ups to the answer's latency.
+                match receiver.try_recv() {
+                    Ok(request) => {
+                        if let Err(error) = self.start_sync() {
+                            return self.fail(error);
+                        }
+                        if let Some(done) = self.batch(Some(request), &receiver) {
+                            return self.done(done);
+                        }
+                        continue;
+                    }
+                    Err(TryRecvError::Empty) => {
+                        if let Err(error) = self.sync_here() {
+                            return self.fail(error);
+                        }
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => return self.finish(true),
+                }
+            }
             if self.syncing.is_some() {
                 // The log is syncing: work on whatever is queued meanwhile, or else wait for the
                 // sync so its batch can be answered.
@@ -428,7 +451,24 @@ impl Partition {
             return Ok(());
         }
         self.written.push_back(batch);
-        self.start_sync()
+        Ok(())
+    }
+
+    /// Syncs everything written so far on this thread, then lets its batches leave. Only when no
+    /// sync is running: syncs complete in the order they started.
+    fn sync_here(&mut self) -> Result<(), Error> {
+        let (None, Some(storage)) = (self.syncing, &mut self.storage) else {
+            return Ok(());
+        };
+        let ticket = storage.prepare_sync()?;
+        match ticket.sync() {
+            Ok(()) => storage.synced(ticket),
+            Err(error) => return Err(storage.sync_failed(error)),
+        }
+        for batch in std::mem::take(&mut self.written) {
+            self.dispatch(batch);
+        }
+        Ok(())
     }
 
     /// Starts syncing everything written so far, unless a sync is running already (the next
@@ -450,7 +490,7 @@ impl Partition {
     }
 
     /// Finishes the running sync if it is done (or, with `wait`, once it is): its batches are
-    /// durable and leave, and the next sync starts for what was written meanwhile.
+    /// durable and leave.
     fn poll_sync(&mut self, wait: bool) -> Result<(), Error> {
         let (Some(count), Some(thread)) = (self.syncing, &self.sync_thread) else {
             return Ok(());
@@ -482,7 +522,8 @@ impl Partition {
                 self.dispatch(batch);
             }
         }
-        self.start_sync()
+        // What was written meanwhile is synced by the loop, here or on the sync thread.
+        Ok(())
     }
 
     /// Waits until every written batch is durable and answered.
