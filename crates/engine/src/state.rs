@@ -708,6 +708,15 @@ impl State {
                     // The token of the interrupting catch event that activates in its place.
                     scope.active_flows += 1;
                 }
+                if record.intent == Intent::ElementTerminated
+                    && value.bpmn_element_type == BpmnElementType::Element(ElementKind::AdHocSubProcessInnerInstance)
+                    && let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key)
+                    && scope.state == LifecycleState::Activated
+                {
+                    // An inner flow ended early (the completion condition cancelled it, or an
+                    // operator did): the subprocess completes once the rest is gone.
+                    scope.interrupted = true;
+                }
                 if record.intent == Intent::ElementCompleted
                     && value.bpmn_element_type == BpmnElementType::Element(ElementKind::TerminateEndEvent)
                     && let Some(scope) = self.element_instances.get_mut(&value.flow_scope_key)

@@ -140,6 +140,8 @@ pub struct Element {
     /// Activities with `multiInstanceLoopCharacteristics`: they run as a multi-instance body
     /// around one inner instance per item of the input collection.
     pub multi_instance: Option<MultiInstance>,
+    /// Ad-hoc subprocesses: which inner elements start and when it is done.
+    pub ad_hoc: Option<AdHoc>,
     /// Call activities: the process they start.
     pub called_element: Option<CalledElement>,
     /// Business rule tasks evaluated by the engine (`zeebe:calledDecision`).
@@ -208,6 +210,21 @@ pub struct MultiInstance {
     pub output_element: Option<Expression>,
     /// Evaluated when an inner instance completes; true ends the body, terminating the rest.
     pub completion_condition: Option<Expression>,
+}
+
+/// `bpmn:adHocSubProcess` with its `zeebe:adHoc`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdHoc {
+    /// Evaluated when the subprocess activates: the ids of the inner elements to start.
+    pub active_elements: Option<Expression>,
+    /// Evaluated each time an inner flow completes; true completes the subprocess.
+    pub completion_condition: Option<Expression>,
+    /// Once the condition holds: terminate what still runs (default) or wait for it.
+    pub cancel_remaining: bool,
+    /// The subprocess's variable that collects `output_element` of every completed inner flow.
+    pub output_collection: Option<String>,
+    /// Evaluated in an inner flow's scope when it completes.
+    pub output_element: Option<Expression>,
 }
 
 /// What a catch event waits for, or what a throw event throws.
@@ -406,6 +423,11 @@ pub enum ElementKind {
     /// Never an element of a graph: the record type of the instance that wraps the inner
     /// instances of a multi-instance activity (same element id as the activity).
     MultiInstanceBody,
+    /// A subprocess whose inner elements start from a list of their ids, not from a start event.
+    AdHocSubProcess,
+    /// Never an element of a graph: the record type of the scope an ad-hoc subprocess opens for
+    /// each inner element it starts (same element id as the subprocess).
+    AdHocSubProcessInnerInstance,
 }
 
 impl ElementKind {
@@ -445,6 +467,8 @@ impl ElementKind {
             ElementKind::EventBasedGateway => "EVENT_BASED_GATEWAY",
             ElementKind::EventSubProcess => "EVENT_SUB_PROCESS",
             ElementKind::MultiInstanceBody => "MULTI_INSTANCE_BODY",
+            ElementKind::AdHocSubProcess => "AD_HOC_SUB_PROCESS",
+            ElementKind::AdHocSubProcessInnerInstance => "AD_HOC_SUB_PROCESS_INNER_INSTANCE",
         }
     }
 

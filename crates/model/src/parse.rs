@@ -11,7 +11,7 @@ use baton_feel::Expression;
 use roxmltree::{Document, Node};
 
 use crate::graph::{
-    Binding, CalledDecision, CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind,
+    AdHoc, Binding, CalledDecision, CalledElement, Definitions, DynamicHeader, Element, ElementIdx, ElementKind,
     EventDefinition, ExecutionListener, FlowIdx, JobDefinition, Mapping, MessageDefinition, MultiInstance, Process,
     Script, SequenceFlow, Text, USER_TASK_JOB_TYPE,
 };
@@ -194,6 +194,7 @@ const IGNORED: &[&str] = &[
     "rendering",
     // Read with the activity it belongs to (a subprocess holds it among its children).
     "multiInstanceLoopCharacteristics",
+    "completionCondition",
 ];
 
 fn event_definitions<'a>(node: Node<'a, '_>) -> Vec<&'a str> {
@@ -263,6 +264,7 @@ fn classify(node: Node, name: &str) -> Result<ElementKind, String> {
             ElementKind::EventSubProcess
         }
         "subProcess" => ElementKind::SubProcess,
+        "adHocSubProcess" => ElementKind::AdHocSubProcess,
         "serviceTask" => ElementKind::ServiceTask,
         "sendTask" => ElementKind::SendTask,
         "userTask" => ElementKind::UserTask,
@@ -286,6 +288,7 @@ fn is_activity(kind: ElementKind) -> bool {
     matches!(
         kind,
         ElementKind::SubProcess
+            | ElementKind::AdHocSubProcess
             | ElementKind::ServiceTask
             | ElementKind::SendTask
             | ElementKind::UserTask
@@ -343,6 +346,7 @@ fn xml_name(kind: ElementKind) -> &'static str {
         ElementKind::EventBasedGateway => "eventBasedGateway",
         ElementKind::EventSubProcess => "subProcess",
         ElementKind::MultiInstanceBody => "multiInstanceLoopCharacteristics",
+        ElementKind::AdHocSubProcess | ElementKind::AdHocSubProcessInnerInstance => "adHocSubProcess",
     }
 }
 
@@ -361,6 +365,7 @@ struct Extensions<'a, 'i> {
     called_decision: Option<Node<'a, 'i>>,
     called_element: Option<Node<'a, 'i>>,
     execution_listeners: Option<Node<'a, 'i>>,
+    ad_hoc: Option<Node<'a, 'i>>,
 }
 
 impl<'a, 'i> Extensions<'a, 'i> {
@@ -383,6 +388,7 @@ impl<'a, 'i> Extensions<'a, 'i> {
                 "calledDecision" => &mut ext.called_decision,
                 "calledElement" => &mut ext.called_element,
                 "executionListeners" => &mut ext.execution_listeners,
+                "adHoc" => &mut ext.ad_hoc,
                 // Other Zeebe extensions either belong to elements reported as unsupported
                 // (calledElement, subscription, loopCharacteristics) or carry nothing to run.
                 _ => continue,
@@ -548,7 +554,9 @@ impl<'a> Reader<'a> {
             is_activity(kind) && node.attribute("isForCompensation").map(str::trim) == Some("true");
         self.extensions(&mut element, node);
         self.event_definition(&mut element, node);
-        if is_activity(kind)
+        if kind == ElementKind::AdHocSubProcess && bpmn_child(node, "multiInstanceLoopCharacteristics").is_some() {
+            self.problems.push(at(&element.id, "a multi-instance ad-hoc subprocess is not supported"));
+        } else if is_activity(kind)
             && let Some(looping) = bpmn_child(node, "multiInstanceLoopCharacteristics")
         {
             element.multi_instance = self.multi_instance(&element.id, looping);
@@ -566,7 +574,7 @@ impl<'a> Reader<'a> {
         if let Some(parent) = b.elements.get_mut(scope as usize) {
             parent.children.push(idx);
         }
-        if matches!(kind, ElementKind::SubProcess | ElementKind::EventSubProcess) {
+        if matches!(kind, ElementKind::SubProcess | ElementKind::EventSubProcess | ElementKind::AdHocSubProcess) {
             self.container(b, node, idx);
         }
     }
@@ -995,8 +1003,45 @@ impl<'a> Reader<'a> {
             // A Camunda user task (`zeebe:userTask`) runs as a job-based user task too: the
             // tasklist (or a worker) completes it through its job.
             ElementKind::UserTask => element.job = Some(self.user_task_job(&id, &ext)),
+            ElementKind::AdHocSubProcess => {
+                if ext.task_definition.is_some() {
+                    self.problems.push(at(
+                        &id,
+                        "an ad-hoc subprocess handled by a job worker (zeebe:taskDefinition) is not supported; \
+                         list the elements to activate in zeebe:adHoc activeElementsCollection",
+                    ));
+                }
+                element.ad_hoc = self.ad_hoc(&id, node, ext.ad_hoc);
+            }
             _ => {}
         }
+    }
+
+    fn ad_hoc(&mut self, id: &str, node: Node, zeebe: Option<Node>) -> Option<AdHoc> {
+        let active_elements = match zeebe.and_then(|z| attr(z, "activeElementsCollection")) {
+            Some(source) => Some(self.feel(id, source, "the active elements collection")?),
+            None => None,
+        };
+        let output_collection = zeebe.and_then(|z| attr(z, "outputCollection")).map(str::to_string);
+        let output_element = match zeebe.and_then(|z| attr(z, "outputElement")) {
+            Some(source) => Some(self.feel(id, source, "the output element")?),
+            None => None,
+        };
+        if output_collection.is_some() != output_element.is_some() {
+            self.problems
+                .push(at(id, "an ad-hoc subprocess needs both an output collection and an output element, or neither"));
+        }
+        let completion_condition = match bpmn_child(node, "completionCondition").map(text_content) {
+            Some(text) if !text.trim().is_empty() => Some(self.feel(id, text.trim(), "the completion condition")?),
+            _ => None,
+        };
+        Some(AdHoc {
+            active_elements,
+            completion_condition,
+            cancel_remaining: node.attribute("cancelRemainingInstances").map(str::trim) != Some("false"),
+            output_collection,
+            output_element,
+        })
     }
 
     fn multi_instance(&mut self, id: &str, node: Node) -> Option<MultiInstance> {
@@ -1390,6 +1435,21 @@ impl<'a> Reader<'a> {
                         }
                     }
                 }
+                ElementKind::AdHocSubProcess => {
+                    let children = || element.children.iter().filter_map(|&c| b.elements.get(c as usize));
+                    for child in children().filter(|c| matches!(xml_name(c.kind), "startEvent" | "endEvent")) {
+                        self.problems.push(at(
+                            &child.id,
+                            format!(
+                                "an ad-hoc subprocess must not contain start or end events, but '{}' is one",
+                                child.id
+                            ),
+                        ));
+                    }
+                    if !children().any(|c| is_activity(c.kind)) {
+                        self.problems.push(at(&element.id, "an ad-hoc subprocess must contain at least one activity"));
+                    }
+                }
                 ElementKind::EventSubProcess => {
                     let starts: Vec<&Element> = element
                         .children
@@ -1611,6 +1671,7 @@ fn new_element(
         interrupting: true,
         boundary_events: Vec::new(),
         multi_instance: None,
+        ad_hoc: None,
         called_element: None,
         called_decision: None,
         is_for_compensation: false,

@@ -93,6 +93,12 @@ impl Instance {
         self.element().multi_instance.is_some() && !self.is_multi_instance_body()
     }
 
+    /// The scope an ad-hoc subprocess opens for one inner element: it has no mappings,
+    /// listeners or catch events of its own (the subprocess's are not its).
+    pub fn is_ad_hoc_inner(&self) -> bool {
+        self.kind() == ElementKind::AdHocSubProcessInnerInstance
+    }
+
     /// The record value of another element of the same process, in scope `flow_scope_key`.
     pub fn value_for(&self, idx: ElementIdx, flow_scope_key: i64) -> ProcessInstanceRecord {
         let element = self.graph.element(idx);
@@ -340,7 +346,14 @@ pub(crate) fn after_child_finished(ctx: &mut Ctx, src: &Record, scope_key: i64) 
                 crate::bpmn::events::activate_event_subprocess(ctx, src, &inst, &trigger);
             }
         }
-        LifecycleState::Activated if scope.children.is_empty() && (scope.interrupted || scope.active_flows == 0) => {
+        LifecycleState::Activated
+            if scope.children.is_empty()
+                && (scope.interrupted
+                    || (scope.active_flows == 0
+                        && !(scope.value.bpmn_element_type
+                            == BpmnElementType::Element(ElementKind::AdHocSubProcess)
+                            && crate::bpmn::ad_hoc::waits_for_condition(ctx, scope_key)))) =>
+        {
             let value = scope.value.clone();
             let already = ctx.queued().any(|r| r.intent == Intent::CompleteElement && r.key == scope_key);
             if !already {

@@ -59,7 +59,7 @@ fn find_catch(
             if let Some(start) = started(Some(code)).or_else(|| started(None)) {
                 return Some(Catch { attached, boundary: start, triggerable });
             }
-            if attached.is_multi_instance_inner() {
+            if attached.is_multi_instance_inner() || attached.is_ad_hoc_inner() {
                 // Its boundary events are the body's, the next scope out.
                 key = instance.value.flow_scope_key;
                 continue;
@@ -98,7 +98,10 @@ pub(crate) fn process_event(
 /// The start events of the event subprocesses of a scope (process, subprocess, event
 /// subprocess; a multi-instance body is no scope of its own).
 pub(crate) fn event_subprocess_starts(inst: &Instance) -> Vec<ElementIdx> {
-    if !matches!(inst.kind(), ElementKind::Process | ElementKind::SubProcess | ElementKind::EventSubProcess) {
+    if !matches!(
+        inst.kind(),
+        ElementKind::Process | ElementKind::SubProcess | ElementKind::EventSubProcess | ElementKind::AdHocSubProcess
+    ) {
         return Vec::new();
     }
     let graph = &inst.graph;

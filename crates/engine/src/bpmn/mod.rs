@@ -11,6 +11,7 @@ pub(crate) mod signals;
 pub(crate) mod start_events;
 pub(crate) mod timers;
 
+pub(crate) mod ad_hoc;
 mod boundary_event;
 mod business_rule_task;
 pub(crate) mod call_activity;
@@ -95,6 +96,8 @@ macro_rules! dispatch {
                 compensation::CompensationThrowEvent::$method($($arg),*)
             }
             ElementKind::MultiInstanceBody => multi_instance::MultiInstanceBody::$method($($arg),*),
+            ElementKind::AdHocSubProcess => ad_hoc::AdHocSubProcess::$method($($arg),*),
+            ElementKind::AdHocSubProcessInnerInstance => ad_hoc::InnerInstance::$method($($arg),*),
         }
     };
 }

@@ -75,17 +75,9 @@ impl ElementBehavior for MultiInstanceBody {
     }
 
     fn on_complete(ctx: &mut Ctx, src: &Record, inst: &Instance) -> Result<(), Failure> {
-        let Some(name) = &definition(inst)?.output_collection else {
-            return Ok(());
-        };
-        let Some(collected) = ctx.state.variable(inst.key, name).map(|v| v.value.clone()) else {
-            return Ok(());
-        };
-        let flow_scope = inst.value.flow_scope_key;
-        let target = if flow_scope >= 0 { flow_scope } else { inst.key };
-        let mut document = Document::new();
-        document.insert(name.clone(), collected);
-        variables::merge_propagate(ctx, src, &inst.value, target, document);
+        if let Some(name) = &definition(inst)?.output_collection {
+            variables::hand_out_collection(ctx, src, inst, name);
+        }
         Ok(())
     }
 }

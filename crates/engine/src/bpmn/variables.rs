@@ -171,7 +171,8 @@ pub(crate) fn merge_propagate(
         let mut target = owner.process_instance_key;
         let mut scope = Some(scope_key);
         while let Some(key) = scope {
-            if ctx.state.variable(key, &name).is_some() {
+            if ctx.state.variable(key, &name).is_some() || is_ad_hoc_inner(ctx, key) {
+                // What an ad-hoc subprocess's inner flow writes stays in that flow (Zeebe's rule).
                 target = key;
                 break;
             }
@@ -179,6 +180,25 @@ pub(crate) fn merge_propagate(
         }
         set_variable(ctx, src, owner, target, &name, value);
     }
+}
+
+/// A completing multi-instance body or ad-hoc subprocess hands its output collection (a local
+/// variable) to its flow scope, from where it propagates as usual.
+pub(crate) fn hand_out_collection(ctx: &mut Ctx, src: &Record, inst: &Instance, name: &str) {
+    let Some(collected) = ctx.state.variable(inst.key, name).map(|v| v.value.clone()) else {
+        return;
+    };
+    let flow_scope = inst.value.flow_scope_key;
+    let target = if flow_scope >= 0 { flow_scope } else { inst.key };
+    let mut document = Document::new();
+    document.insert(name.to_string(), collected);
+    merge_propagate(ctx, src, &inst.value, target, document);
+}
+
+fn is_ad_hoc_inner(ctx: &Ctx, key: i64) -> bool {
+    ctx.state.element_instances.get(&key).is_some_and(|e| {
+        e.value.bpmn_element_type == BpmnElementType::Element(baton_model::ElementKind::AdHocSubProcessInnerInstance)
+    })
 }
 
 /// Variables a task produced (job completion, script result): local when output mappings will

@@ -6,7 +6,7 @@ use baton_model::ElementKind;
 
 use crate::bpmn::behavior::{self, Instance};
 use crate::bpmn::variables;
-use crate::bpmn::{compensation, events, listeners, messages, multi_instance, signals, start_events, timers};
+use crate::bpmn::{ad_hoc, compensation, events, listeners, messages, multi_instance, signals, start_events, timers};
 use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::LifecycleState;
@@ -66,7 +66,12 @@ pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) 
         return;
     }
     // A multi-instance body maps nothing itself: its inner instances apply the mappings.
-    let inputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_inputs(ctx, src, inst) };
+    // Neither does the scope an ad-hoc subprocess opens for one of its elements.
+    let inputs = if inst.is_multi_instance_body() || inst.is_ad_hoc_inner() {
+        Ok(())
+    } else {
+        variables::apply_inputs(ctx, src, inst)
+    };
     match inputs {
         Ok(()) => after_inputs(ctx, src, inst),
         Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
@@ -76,6 +81,12 @@ pub(crate) fn continue_activation(ctx: &mut Ctx, src: &Record, inst: &Instance) 
 /// Activation after the input mappings: the start listeners one by one (this runs again as each
 /// completes), then the element's own behaviour.
 pub(crate) fn after_inputs(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    if inst.is_ad_hoc_inner() {
+        if let Err(failure) = bpmn::on_activate(ctx, src, inst) {
+            behavior::raise_incident(ctx, src, inst, failure, -1);
+        }
+        return;
+    }
     let result = listeners::next(ctx, src, inst, ListenerEventType::Start).and_then(|waiting| {
         if waiting {
             return Ok(false);
@@ -107,7 +118,11 @@ pub(crate) fn complete(ctx: &mut Ctx, command: &Record) {
 
 /// The part of completion that can fail; re-run when its incident is resolved.
 pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) {
-    let outputs = if inst.is_multi_instance_body() { Ok(()) } else { variables::apply_outputs(ctx, src, inst) };
+    let outputs = if inst.is_multi_instance_body() || inst.is_ad_hoc_inner() {
+        Ok(())
+    } else {
+        variables::apply_outputs(ctx, src, inst)
+    };
     match outputs {
         Ok(()) => after_outputs(ctx, src, inst),
         Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
@@ -117,6 +132,9 @@ pub(crate) fn continue_completion(ctx: &mut Ctx, src: &Record, inst: &Instance) 
 /// Completion after the output mappings: the end listeners one by one (this runs again as each
 /// completes), then the element completes and leaves.
 pub(crate) fn after_outputs(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    if inst.is_ad_hoc_inner() {
+        return complete_ad_hoc_inner(ctx, src, inst);
+    }
     match listeners::next(ctx, src, inst, ListenerEventType::End) {
         Ok(false) => {}
         Ok(true) => return,
@@ -144,6 +162,19 @@ pub(crate) fn after_outputs(ctx: &mut Ctx, src: &Record, inst: &Instance) {
             if let Some(start_key) = start_key {
                 start_events::instance_ended(ctx, src, &start_key);
             }
+        }
+        Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
+    }
+}
+
+/// An ad-hoc subprocess's inner flow is done: the subprocess decides what comes next; the
+/// subprocess, not this scope, takes the outgoing flows and compensates.
+fn complete_ad_hoc_inner(ctx: &mut Ctx, src: &Record, inst: &Instance) {
+    match ad_hoc::inner_completing(ctx, src, inst) {
+        Ok(next) => {
+            events::close_catches(ctx, src, inst.key);
+            behavior::transition(ctx, src, inst, Intent::ElementCompleted);
+            ad_hoc::inner_completed(ctx, src, inst, next);
         }
         Err(failure) => behavior::raise_incident(ctx, src, inst, failure, -1),
     }

@@ -111,6 +111,11 @@ fn plan(
             BpmnElementType::Element(kind) => kind,
             BpmnElementType::SequenceFlow => element.kind,
         };
+        if matches!(kind, ElementKind::AdHocSubProcess | ElementKind::AdHocSubProcessInnerInstance) {
+            problems
+                .push(format!("the active element '{}' is an ad-hoc subprocess, which cannot be migrated", element.id));
+            continue;
+        }
         if kind == ElementKind::MultiInstanceBody || element.multi_instance.is_some() {
             problems.push(format!(
                 "the active element '{}' is a multi-instance activity, which cannot be migrated",
