@@ -407,6 +407,34 @@ async def test_execution_listeners_run_around_a_task(ctx: Context):
         task.cancel()
 
 
+async def test_ad_hoc_subprocess_runs_the_listed_elements_and_collects_their_results(ctx: Context):
+    await ctx.client.deploy_resource(str(FIXTURES / "ad_hoc.bpmn"))
+    worker = ZeebeWorker(ctx.channel, name="e2e-ad-hoc-worker")
+    seen = []
+
+    @worker.task(task_type="e2e-ah-credit")
+    async def credit():
+        seen.append("credit")
+        return {"result": "credit ok"}
+
+    @worker.task(task_type="e2e-ah-fraud")
+    async def fraud():
+        seen.append("fraud")
+        return {"result": "fraud ok"}
+
+    task = asyncio.create_task(worker.work())
+    try:
+        to_do = ["Check_Credit", "Check_Address"]
+        result = await ctx.client.run_process_with_result("e2e_ad_hoc", {"toDo": to_do}, timeout=30_000)
+        assert seen == ["credit"], seen
+        # Each element's `result` stays in its own flow; only the collection leaves the subprocess.
+        assert sorted(result.variables) == ["results", "toDo"], result.variables
+        assert sorted(result.variables["results"]) == ["address ok", "credit ok"], result.variables
+    finally:
+        await worker.stop()
+        task.cancel()
+
+
 async def test_deploy_feature_models(ctx: Context):
     response = await ctx.client.deploy_resource(str(FIXTURES / "features.bpmn"))
     ids = sorted(d.bpmn_process_id for d in response.deployments)
@@ -503,6 +531,7 @@ TESTS = [
     test_deploy,
     test_deploy_a_form,
     test_execution_listeners_run_around_a_task,
+    test_ad_hoc_subprocess_runs_the_listed_elements_and_collects_their_results,
     test_deploy_invalid_model_names_the_element,
     test_create_unknown_process_is_not_found,
     test_cancel_instance,
