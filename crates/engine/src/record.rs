@@ -513,6 +513,28 @@ pub struct EvaluatedDecisionRecord {
     /// `DECISION_TABLE` or `LITERAL_EXPRESSION`.
     pub decision_type: String,
     pub decision_output: String,
+    /// Decision tables: each input with its value. Absent from records written before.
+    #[serde(default)]
+    pub evaluated_inputs: Vec<EvaluatedValueRecord>,
+    /// Decision tables: the rules that decided the output.
+    #[serde(default)]
+    pub matched_rules: Vec<MatchedRuleRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchedRuleRecord {
+    pub rule_id: String,
+    /// From 1.
+    pub rule_index: i32,
+    pub evaluated_outputs: Vec<EvaluatedValueRecord>,
+}
+
+/// A decision table's input or output with its value as JSON text (Zeebe's wire form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluatedValueRecord {
+    pub id: String,
+    pub name: String,
+    pub value: String,
 }
 
 /// A new process version; carries its resource so replay can rebuild the executable graph.

@@ -134,6 +134,26 @@ fn a_business_rule_task_writes_the_decision_result() {
             ("shippingCost", "DECISION_TABLE", "{\"carrier\":\"freight\",\"cost\":14}", 1)
         ]
     );
+    // The tier table's hit policy is FIRST: "silver" and the catch-all "bronze" both match, and
+    // only the first decides.
+    let tier = &evaluation.evaluated_decisions[0];
+    let inputs: Vec<_> = tier.evaluated_inputs.iter().map(|i| (&*i.id, &*i.name, &*i.value)).collect();
+    assert_eq!(inputs, vec![("Input_orders", "Orders last year", "4")]);
+    let rules: Vec<_> = tier
+        .matched_rules
+        .iter()
+        .map(|r| {
+            let outputs: Vec<_> = r.evaluated_outputs.iter().map(|o| (&*o.id, &*o.name, &*o.value)).collect();
+            (&*r.rule_id, r.rule_index, outputs)
+        })
+        .collect();
+    assert_eq!(rules, vec![("DecisionRule_silver", 2, vec![("Output_tier", "tier", "\"silver\"")])]);
+    let cost = &evaluation.evaluated_decisions[1];
+    let names: Vec<_> = cost.evaluated_inputs.iter().map(|i| (&*i.name, &*i.value)).collect();
+    assert_eq!(names, vec![("Tier", "\"silver\""), ("Weight", "7")]);
+    assert_eq!(cost.matched_rules.len(), 1, "{:?}", cost.matched_rules);
+    let outputs: Vec<_> = cost.matched_rules[0].evaluated_outputs.iter().map(|o| (&*o.name, &*o.value)).collect();
+    assert_eq!(outputs, vec![("carrier", "\"freight\""), ("cost", "14")]);
 }
 
 #[test]

@@ -17,7 +17,10 @@ use std::sync::Arc;
 use dsntk_feel::context::FeelContext;
 use dsntk_feel::values::Value;
 use dsntk_feel::{FeelScope, Name};
-use dsntk_model::{DecisionTable, DmnElement, ExpressionInstance, NamedElement};
+use dsntk_model::{
+    BuiltinAggregator, DecisionRule, DecisionTable, DecisionTableOrientation, DmnElement, ExpressionInstance,
+    HitPolicy, NamedElement, OutputClause, OutputEntry,
+};
 
 use crate::convert::{json_to_value, value_to_json};
 use crate::host::HostFunction;
@@ -51,8 +54,51 @@ enum Logic {
         evaluator: dsntk_feel::Evaluator,
         /// Every word of the table's FEEL texts: the variables it may read (a superset).
         names: BTreeSet<String>,
+        /// The same table with every rule's output replaced by its number, collected: which
+        /// rules match.
+        matcher: dsntk_feel::Evaluator,
+        /// Only the first matching rule counts (hit policy FIRST).
+        first_only: bool,
+        inputs: Vec<TableInput>,
+        outputs: Vec<Labelled>,
+        rules: Vec<TableRule>,
     },
     Literal(Expression),
+}
+
+/// An id and the name Zeebe reports with it.
+struct Labelled {
+    id: String,
+    name: String,
+}
+
+struct TableInput {
+    label: Labelled,
+    /// `None` when the input expression does not parse as plain FEEL (the table still runs).
+    expression: Option<Expression>,
+}
+
+struct TableRule {
+    id: String,
+    /// One per output; `None` for an empty entry.
+    outputs: Vec<Option<Expression>>,
+}
+
+/// A rule that matched, with its outputs, as Zeebe lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchedRule {
+    pub rule_id: String,
+    /// From 1, in the table's order.
+    pub rule_index: i32,
+    pub evaluated_outputs: Vec<EvaluatedValue>,
+}
+
+/// An input or output of a decision table with its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluatedValue {
+    pub id: String,
+    pub name: String,
+    pub value: serde_json::Value,
 }
 
 impl Logic {
@@ -73,6 +119,10 @@ pub struct EvaluatedDecision {
     /// `DECISION_TABLE` or `LITERAL_EXPRESSION`.
     pub decision_type: &'static str,
     pub output: serde_json::Value,
+    /// Decision tables: the value of each input.
+    pub evaluated_inputs: Vec<EvaluatedValue>,
+    /// Decision tables: the rules that decided the output.
+    pub matched_rules: Vec<MatchedRule>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +157,7 @@ impl Decisions {
             return Err(format!("the DMN resource is larger than {MAX_RESOURCE_LEN} bytes"));
         }
         let text = std::str::from_utf8(xml).map_err(|_| "the DMN resource is not UTF-8 text".to_string())?;
+        let labels = TableLabels::read(text);
         // roxmltree (inside dsntk) refuses DTDs, so entity expansion cannot blow up here.
         let definitions = catch_unwind(AssertUnwindSafe(|| dsntk_model::parse(text)))
             .map_err(|_| "the DMN parser failed unexpectedly".to_string())?
@@ -148,7 +199,9 @@ impl Decisions {
                 }
             }
             let logic = match decision.decision_logic() {
-                Some(ExpressionInstance::DecisionTable(table)) => compile_table(decision_id, table),
+                Some(ExpressionInstance::DecisionTable(table)) => {
+                    compile_table(decision_id, table, labels.get(decision_id.as_str()))
+                }
                 Some(ExpressionInstance::LiteralExpression(literal)) => match literal.text() {
                     Some(text) if !text.trim().is_empty() => Expression::parse(text.trim())
                         .map(Logic::Literal)
@@ -230,11 +283,14 @@ impl Decisions {
             let scope = Layered { outputs: &outputs, variables };
             match evaluate_logic(&decision.logic, &scope, now_ms) {
                 Ok(output) => {
+                    let (evaluated_inputs, matched_rules) = explain(&decision.logic, &scope, now_ms);
                     evaluated.push(EvaluatedDecision {
                         decision_id: decision.id.clone(),
                         decision_name: decision.name.clone(),
                         decision_type: decision.logic.decision_type(),
                         output: output.clone(),
+                        evaluated_inputs,
+                        matched_rules,
                     });
                     outputs.insert(decision.id.clone(), output);
                 }
@@ -273,7 +329,71 @@ impl Variables for Layered<'_> {
     }
 }
 
-fn compile_table(decision_id: &str, table: &DecisionTable) -> Result<Logic, String> {
+fn children<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Vec<roxmltree::Node<'a, 'i>> {
+    node.children().filter(|c| c.is_element() && c.tag_name().name() == name).collect()
+}
+
+/// Ids and names of the inputs, outputs and rules of every decision table, by decision id, read
+/// from the XML (dsntk's model keeps only their texts). Each list is in document order, as
+/// dsntk's are.
+#[derive(Default)]
+struct TableLabels {
+    tables: BTreeMap<String, TableIds>,
+}
+
+#[derive(Default)]
+struct TableIds {
+    inputs: Vec<Labelled>,
+    outputs: Vec<Labelled>,
+    rules: Vec<String>,
+}
+
+impl TableLabels {
+    fn read(text: &str) -> TableLabels {
+        let mut labels = TableLabels::default();
+        // dsntk parsed the same text already; a document it accepted is well-formed.
+        let Ok(document) = roxmltree::Document::parse(text) else {
+            return labels;
+        };
+        for decision in document.descendants().filter(|n| n.is_element() && n.tag_name().name() == "decision") {
+            let (Some(id), Some(table)) =
+                (decision.attribute("id"), children(decision, "decisionTable").first().copied())
+            else {
+                continue;
+            };
+            let attribute = |node: roxmltree::Node, name: &str| node.attribute(name).unwrap_or_default().to_string();
+            let inputs = children(table, "input")
+                .into_iter()
+                .map(|input| {
+                    let expression = children(input, "inputExpression")
+                        .first()
+                        .and_then(|e| children(*e, "text").first().and_then(|t| t.text()))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string();
+                    let name = input.attribute("label").map(str::to_string).unwrap_or(expression);
+                    Labelled { id: attribute(input, "id"), name }
+                })
+                .collect();
+            let outputs = children(table, "output")
+                .into_iter()
+                .map(|output| {
+                    let name = output.attribute("name").or(output.attribute("label")).unwrap_or_default();
+                    Labelled { id: attribute(output, "id"), name: name.to_string() }
+                })
+                .collect();
+            let rules = children(table, "rule").into_iter().map(|rule| attribute(rule, "id")).collect();
+            labels.tables.insert(id.to_string(), TableIds { inputs, outputs, rules });
+        }
+        labels
+    }
+
+    fn get(&self, decision_id: &str) -> Option<&TableIds> {
+        self.tables.get(decision_id)
+    }
+}
+
+fn compile_table(decision_id: &str, table: &DecisionTable, labels: Option<&TableIds>) -> Result<Logic, String> {
     let problem = |message: String| format!("decision '{decision_id}': {message}");
     let inputs = table.input_clauses().count();
     let outputs: Vec<_> = table.output_clauses().collect();
@@ -322,32 +442,148 @@ fn compile_table(decision_id: &str, table: &DecisionTable) -> Result<Logic, Stri
         return Err(problem("external functions are not supported".to_string()));
     }
     let scope = FeelScope::from(hints);
-    let evaluator =
+    let build = |table: &DecisionTable| {
         catch_unwind(AssertUnwindSafe(|| dsntk_model_evaluator::build_decision_table_evaluator(&scope, table)))
             .map_err(|_| problem("the decision table could not be compiled".to_string()))?
-            .map_err(|e| problem(format!("invalid decision table: {}", strip_tag(&e.to_string()))))?;
-    Ok(Logic::Table { evaluator, names: words })
+            .map_err(|e| problem(format!("invalid decision table: {}", strip_tag(&e.to_string()))))
+    };
+    let evaluator = build(table)?;
+    let numbered = DecisionTable::new(
+        None,
+        table.input_clauses().cloned().collect(),
+        vec![OutputClause { type_ref: None, name: None, allowed_output_values: None, default_output_entry: None }],
+        Vec::new(),
+        table
+            .rules()
+            .enumerate()
+            .map(|(index, rule)| DecisionRule {
+                input_entries: rule.input_entries.clone(),
+                output_entries: vec![OutputEntry { text: (index + 1).to_string() }],
+                annotation_entries: Vec::new(),
+            })
+            .collect(),
+        HitPolicy::Collect(BuiltinAggregator::List),
+        None,
+        DecisionTableOrientation::RuleAsRow,
+        None,
+    );
+    let matcher = build(&numbered)?;
+    let none = TableIds::default();
+    let TableIds { inputs: input_labels, outputs: output_labels, rules: rule_ids } = labels.unwrap_or(&none);
+    let label = |labels: &[Labelled], index: usize| {
+        labels.get(index).map_or_else(
+            || Labelled { id: String::new(), name: String::new() },
+            |l| Labelled { id: l.id.clone(), name: l.name.clone() },
+        )
+    };
+    let inputs = table
+        .input_clauses()
+        .enumerate()
+        .map(|(index, clause)| TableInput {
+            label: label(input_labels, index),
+            expression: Expression::parse(clause.input_expression.trim()).ok(),
+        })
+        .collect();
+    let outputs = (0..outputs.len()).map(|index| label(output_labels, index)).collect();
+    let rules = table
+        .rules()
+        .enumerate()
+        .map(|(index, rule)| TableRule {
+            id: rule_ids.get(index).cloned().unwrap_or_default(),
+            outputs: rule
+                .output_entries
+                .iter()
+                .map(|entry| match entry.text.trim() {
+                    "" | "-" => None,
+                    text => Expression::parse(text).ok(),
+                })
+                .collect(),
+        })
+        .collect();
+    let first_only = matches!(table.hit_policy(), HitPolicy::First | HitPolicy::Unique);
+    Ok(Logic::Table { evaluator, names: words, matcher, first_only, inputs, outputs, rules })
+}
+
+/// The inputs' values and the matched rules of a decision table that was just evaluated
+/// successfully against `variables` (nothing for a literal expression). An input or output that
+/// cannot be evaluated on its own is reported as null rather than failing the evaluation.
+fn explain(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> (Vec<EvaluatedValue>, Vec<MatchedRule>) {
+    let Logic::Table { names, matcher, first_only, inputs, outputs, rules, .. } = logic else {
+        return (Vec::new(), Vec::new());
+    };
+    let value_of = |expression: Option<&Expression>| {
+        expression.and_then(|e| e.evaluate(variables, now_ms).ok()).unwrap_or(serde_json::Value::Null)
+    };
+    let evaluated_inputs = inputs
+        .iter()
+        .map(|input| EvaluatedValue {
+            id: input.label.id.clone(),
+            name: input.label.name.clone(),
+            value: value_of(input.expression.as_ref()),
+        })
+        .collect();
+    let matched = match run_table(matcher, names, variables, now_ms) {
+        Ok(Value::List(items)) => items
+            .iter()
+            .filter_map(|item| value_to_json(item).ok()?.as_u64())
+            .filter_map(|number| usize::try_from(number).ok())
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+    let take = if *first_only { 1 } else { matched.len() };
+    let matched_rules = matched
+        .into_iter()
+        .take(take)
+        .filter_map(|number| {
+            let rule = rules.get(number.checked_sub(1)?)?;
+            let evaluated_outputs = outputs
+                .iter()
+                .zip(&rule.outputs)
+                .map(|(output, expression)| EvaluatedValue {
+                    id: output.id.clone(),
+                    name: output.name.clone(),
+                    value: value_of(expression.as_ref()),
+                })
+                .collect();
+            Some(MatchedRule {
+                rule_id: rule.id.clone(),
+                rule_index: i32::try_from(number).unwrap_or(i32::MAX),
+                evaluated_outputs,
+            })
+        })
+        .collect();
+    (evaluated_inputs, matched_rules)
+}
+
+/// Runs a compiled table against the variables its texts may read.
+fn run_table(
+    evaluator: &dsntk_feel::Evaluator,
+    names: &BTreeSet<String>,
+    variables: &dyn Variables,
+    now_ms: i64,
+) -> Result<Value, String> {
+    let mut ctx = FeelContext::default();
+    for name in names {
+        if let Some(value) = variables.get(name) {
+            ctx.set_entry(&Name::from(name.as_str()), json_to_value(value));
+        }
+    }
+    // A context entry shadows dsntk's built-in, which reads the wall clock.
+    for (name, function) in [("now", HostFunction::Now), ("today", HostFunction::Today)] {
+        if names.contains(name) && variables.get(name).is_none() {
+            ctx.set_entry(&Name::from(name), function.value(now_ms, &mut Vec::new()));
+        }
+    }
+    let scope = FeelScope::from(ctx);
+    catch_unwind(AssertUnwindSafe(|| evaluator(&scope)))
+        .map_err(|_| "the decision table evaluator failed unexpectedly".to_string())
 }
 
 fn evaluate_logic(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> Result<serde_json::Value, String> {
     match logic {
         Logic::Literal(expression) => expression.evaluate(variables, now_ms).map_err(|e| e.to_string()),
-        Logic::Table { evaluator, names } => {
-            let mut ctx = FeelContext::default();
-            for name in names {
-                if let Some(value) = variables.get(name) {
-                    ctx.set_entry(&Name::from(name.as_str()), json_to_value(value));
-                }
-            }
-            // A context entry shadows dsntk's built-in, which reads the wall clock.
-            for (name, function) in [("now", HostFunction::Now), ("today", HostFunction::Today)] {
-                if names.contains(name) && variables.get(name).is_none() {
-                    ctx.set_entry(&Name::from(name), function.value(now_ms, &mut Vec::new()));
-                }
-            }
-            let scope = FeelScope::from(ctx);
-            let value = catch_unwind(AssertUnwindSafe(|| evaluator(&scope)))
-                .map_err(|_| "the decision table evaluator failed unexpectedly".to_string())?;
+        Logic::Table { evaluator, names, .. } => {
+            let value = run_table(evaluator, names, variables, now_ms)?;
             if let Value::Null(Some(message)) = &value
                 && let Some(reason) = table_failure(message)
             {

@@ -223,8 +223,32 @@ pub fn evaluate_decision_response(record: &Record) -> Result<proto::EvaluateDeci
             decision_version: d.decision_version,
             decision_type: d.decision_type.clone(),
             decision_output: d.decision_output.clone(),
-            matched_rules: Vec::new(),
-            evaluated_inputs: Vec::new(),
+            matched_rules: d
+                .matched_rules
+                .iter()
+                .map(|rule| proto::MatchedDecisionRule {
+                    rule_id: rule.rule_id.clone(),
+                    rule_index: rule.rule_index,
+                    evaluated_outputs: rule
+                        .evaluated_outputs
+                        .iter()
+                        .map(|o| proto::EvaluatedDecisionOutput {
+                            output_id: o.id.clone(),
+                            output_name: o.name.clone(),
+                            output_value: o.value.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            evaluated_inputs: d
+                .evaluated_inputs
+                .iter()
+                .map(|i| proto::EvaluatedDecisionInput {
+                    input_id: i.id.clone(),
+                    input_name: i.name.clone(),
+                    input_value: i.value.clone(),
+                })
+                .collect(),
             tenant_id: DEFAULT_TENANT.to_string(),
             decision_evaluation_instance_key: String::new(),
         })

@@ -414,6 +414,13 @@ async fn decisions_deploy_and_evaluate() {
     assert!(response.failed_decision_id.is_empty());
     let evaluated: Vec<_> = response.evaluated_decisions.iter().map(|d| d.decision_id.as_str()).collect();
     assert_eq!(evaluated, ["customerTier", "shippingCost"]);
+    let tier = &response.evaluated_decisions[0];
+    let inputs: Vec<_> = tier.evaluated_inputs.iter().map(|i| (&*i.input_id, &*i.input_value)).collect();
+    assert_eq!(inputs, [("Input_orders", "4")]);
+    let rules: Vec<_> = tier.matched_rules.iter().map(|r| (&*r.rule_id, r.rule_index)).collect();
+    assert_eq!(rules, [("DecisionRule_silver", 2)]);
+    let outputs = &tier.matched_rules[0].evaluated_outputs;
+    assert_eq!((&*outputs[0].output_name, &*outputs[0].output_value), ("tier", r#""silver""#));
 
     let by_key = proto::EvaluateDecisionRequest {
         decision_key: decisions[0].decision_key,

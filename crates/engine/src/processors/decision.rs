@@ -1,7 +1,7 @@
 //! Decision evaluation: on request (`DECISION_EVALUATION EVALUATE`) and for business rule tasks.
 
 use baton_feel::Variables;
-use baton_feel::dmn::EvaluatedDecision;
+use baton_feel::dmn::{EvaluatedDecision, EvaluatedValue};
 
 use crate::engine::Ctx;
 use crate::record::*;
@@ -46,6 +46,16 @@ pub(crate) fn evaluate(
             decision_version: deployed.map_or(-1, |d| d.version),
             decision_type: evaluated.decision_type.to_string(),
             decision_output: evaluated.output.to_string(),
+            evaluated_inputs: evaluated.evaluated_inputs.iter().map(value_record).collect(),
+            matched_rules: evaluated
+                .matched_rules
+                .iter()
+                .map(|rule| MatchedRuleRecord {
+                    rule_id: rule.rule_id.clone(),
+                    rule_index: rule.rule_index,
+                    evaluated_outputs: rule.evaluated_outputs.iter().map(value_record).collect(),
+                })
+                .collect(),
         }
     };
     match drg.decisions.evaluate(&decision.decision_id, variables, now_ms) {
@@ -98,4 +108,8 @@ pub(crate) fn evaluate_command(ctx: &mut Ctx, command: &Record, value: &Decision
     let key = ctx.next_key();
     let index = ctx.event(command, key, intent, RecordValue::DecisionEvaluation(Box::new(record)));
     ctx.respond(command, index);
+}
+
+fn value_record(value: &EvaluatedValue) -> EvaluatedValueRecord {
+    EvaluatedValueRecord { id: value.id.clone(), name: value.name.clone(), value: value.value.to_string() }
 }
