@@ -651,6 +651,9 @@ pub struct JobRecord {
     pub kind: JobKind,
     #[serde(default)]
     pub listener_event_type: ListenerEventType,
+    /// A completion's instructions for the ad-hoc subprocess the job belongs to.
+    #[serde(default)]
+    pub ad_hoc_result: Option<Box<AdHocJobResult>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -658,6 +661,18 @@ pub enum JobKind {
     #[default]
     BpmnElement,
     ExecutionListener,
+    /// The job of an ad-hoc subprocess implemented by a job worker: its completion says which
+    /// inner elements to activate, or that the subprocess is done.
+    AdHocSubProcess,
+}
+
+/// What a worker decided for an ad-hoc subprocess (Zeebe's job result of type `adHocSubProcess`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdHocJobResult {
+    /// Inner elements to activate, each with variables local to its flow.
+    pub activate_elements: Vec<(String, Document)>,
+    pub completion_condition_fulfilled: bool,
+    pub cancel_remaining_instances: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -691,6 +706,7 @@ impl Default for JobRecord {
             element_instance_key: -1,
             kind: JobKind::BpmnElement,
             listener_event_type: ListenerEventType::Unspecified,
+            ad_hoc_result: None,
         }
     }
 }
@@ -718,6 +734,7 @@ impl JobRecord {
             element_instance_key: self.element_instance_key,
             kind: self.kind,
             listener_event_type: self.listener_event_type,
+            ad_hoc_result: self.ad_hoc_result.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+use baton_engine::*;
 use expect_test::expect;
 use serde_json::json;
 use support::*;
@@ -185,20 +186,142 @@ fn an_interrupting_boundary_event_on_the_subprocess_terminates_its_flows() {
 }
 
 #[test]
-fn start_and_end_events_inside_and_a_job_worker_implementation_are_refused_at_deploy() {
+fn start_and_end_events_inside_are_refused_at_deploy() {
     let inner = Bpmn::process("review").start("inner_start").service("a", "a").end("inner_end");
-    let body = format!(
-        r#"<bpmn:extensionElements><zeebe:taskDefinition type="agent"/></bpmn:extensionElements>{}"#,
-        inner_body(&inner)
-    );
     let bpmn = Bpmn::process("p")
         .start("start")
-        .element("adHocSubProcess", "review", "", &body)
+        .element("adHocSubProcess", "review", "", &inner_body(&inner))
         .end("end")
         .chain(&["start", "review", "end"]);
     let mut t = TestEngine::new();
     let rejection = t.deploy(&bpmn.xml()).rejection.expect("refused").reason;
-    for expected in ["inner_start", "inner_end", "job worker"] {
+    for expected in ["inner_start", "inner_end"] {
         assert!(rejection.contains(expected), "{expected}: {rejection}");
     }
+}
+
+/// `start → agent (ad-hoc, job type "agent": a, b → b_next) → end`.
+fn worker_model() -> Bpmn {
+    let inner = Bpmn::process("agent")
+        .element(
+            "serviceTask",
+            "a",
+            r#"name="Look up""#,
+            r#"<bpmn:documentation>Finds the customer</bpmn:documentation><bpmn:extensionElements><zeebe:taskDefinition type="a"/><zeebe:properties><zeebe:property name="kind" value="tool"/></zeebe:properties></bpmn:extensionElements>"#,
+        )
+        .service("b", "b")
+        .service("b_next", "b_next")
+        .flow("b", "b_next");
+    let body = format!(
+        r#"<bpmn:extensionElements><zeebe:taskDefinition type="agent" retries="2"/><zeebe:adHoc outputCollection="results" outputElement="= result"/></bpmn:extensionElements>{}"#,
+        inner_body(&inner)
+    );
+    Bpmn::process("p")
+        .start("start")
+        .element("adHocSubProcess", "agent", "", &body)
+        .end("end")
+        .chain(&["start", "agent", "end"])
+}
+
+fn complete_with(t: &mut TestEngine, key: i64, variables: serde_json::Value, result: AdHocJobResult) -> Record {
+    t.job_command(Intent::Complete, key, |job| {
+        job.variables = object(variables);
+        job.ad_hoc_result = Some(Box::new(result));
+    })
+}
+
+fn activate_elements(elements: &[(&str, serde_json::Value)]) -> AdHocJobResult {
+    AdHocJobResult {
+        activate_elements: elements.iter().map(|(id, vars)| (id.to_string(), object(vars.clone()))).collect(),
+        ..AdHocJobResult::default()
+    }
+}
+
+#[test]
+fn a_job_worker_decides_what_runs_and_when_the_subprocess_is_done() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&worker_model());
+    let pi = t.create("p", json!({}));
+    let jobs = t.activate("agent", 10);
+    assert_eq!(jobs.len(), 1);
+    let (agent_job, job) = &jobs[0];
+    assert_eq!(job.kind, JobKind::AdHocSubProcess);
+    assert_eq!(
+        job.variables["adHocSubProcessElements"],
+        json!([
+            {"elementId": "a", "elementName": "Look up", "documentation": "Finds the customer",
+             "properties": {"kind": "tool"}, "parameters": []},
+            {"elementId": "b", "elementName": "", "documentation": "", "properties": {}, "parameters": []}
+        ]),
+        "b_next is reached by a flow, so no worker starts it"
+    );
+
+    let response =
+        complete_with(&mut t, *agent_job, json!({"memory": 1}), activate_elements(&[("a", json!({"query": "ada"}))]));
+    assert_eq!(response.rejection, None);
+    let a_jobs = t.activate("a", 10);
+    assert_eq!(a_jobs.len(), 1);
+    assert_eq!(a_jobs[0].1.variables["query"], json!("ada"), "the element's variables reach its flow");
+    assert_eq!(a_jobs[0].1.variables["memory"], json!(1), "the worker's variables stay in the subprocess");
+    assert!(!t.process_variables(pi).as_object().unwrap().contains_key("memory"));
+    assert!(t.activate("agent", 10).is_empty(), "no job while the worker has nothing to decide");
+
+    t.complete(a_jobs[0].0, json!({"result": "found"}));
+    let jobs = t.activate("agent", 10);
+    assert_eq!(jobs.len(), 1, "a finished flow asks the worker again");
+    let done =
+        AdHocJobResult { completion_condition_fulfilled: true, cancel_remaining_instances: true, ..Default::default() };
+    assert_eq!(complete_with(&mut t, jobs[0].0, json!({}), done).rejection, None);
+    assert!(t.is_completed(pi));
+    assert_eq!(t.final_variables(pi)["results"], json!(["found"]));
+    assert!(!t.final_variables(pi).as_object().unwrap().contains_key("memory"));
+}
+
+#[test]
+fn a_finished_flow_replaces_the_job_a_worker_still_holds() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&worker_model());
+    let pi = t.create("p", json!({}));
+    let agent = t.activate("agent", 10)[0].0;
+    complete_with(&mut t, agent, json!({}), activate_elements(&[("a", json!({})), ("b", json!({}))]));
+    t.work("a", json!({"result": 1}));
+    let held = t.activate("agent", 10)[0].0;
+    t.work("b", json!({"result": 2}));
+    assert!(t.state().jobs.contains_key(&held), "b's flow goes on to b_next");
+    t.work("b_next", json!({"result": 3}));
+    let stale = complete_with(&mut t, held, json!({}), AdHocJobResult::default());
+    assert_eq!(stale.rejection.expect("replaced").rejection_type, RejectionType::NotFound);
+    let current = t.activate("agent", 10)[0].0;
+    let done =
+        AdHocJobResult { completion_condition_fulfilled: true, cancel_remaining_instances: true, ..Default::default() };
+    assert_eq!(complete_with(&mut t, current, json!({}), done).rejection, None);
+    assert!(t.is_completed(pi));
+    assert_eq!(t.final_variables(pi)["results"], json!([1, 3]));
+    assert!(t.state().jobs.is_empty());
+}
+
+#[test]
+fn a_worker_result_naming_unknown_elements_or_doing_both_is_rejected_and_changes_nothing() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&worker_model());
+    t.create("p", json!({}));
+    let agent = t.activate("agent", 10)[0].0;
+    let rejection =
+        complete_with(&mut t, agent, json!({}), activate_elements(&[("a", json!({})), ("nope", json!({}))]))
+            .rejection
+            .expect("rejected");
+    assert_eq!(rejection.rejection_type, RejectionType::InvalidArgument);
+    assert!(rejection.reason.contains("'nope'") && rejection.reason.contains("'agent'"), "{}", rejection.reason);
+    let both = AdHocJobResult { completion_condition_fulfilled: true, ..activate_elements(&[("a", json!({}))]) };
+    let rejection = complete_with(&mut t, agent, json!({}), both).rejection.expect("rejected");
+    assert!(rejection.reason.contains("does both"), "{}", rejection.reason);
+    assert!(t.activate("a", 10).is_empty());
+    assert!(t.state().jobs.contains_key(&agent), "the job is still there");
+
+    // A result for a job that is no ad-hoc subprocess's is refused too.
+    assert_eq!(complete_with(&mut t, agent, json!({}), activate_elements(&[("a", json!({}))])).rejection, None);
+    let a = t.activate("a", 10)[0].0;
+    let rejection =
+        complete_with(&mut t, a, json!({}), activate_elements(&[("b", json!({}))])).rejection.expect("rejected");
+    assert!(rejection.reason.contains("not an ad-hoc subprocess"), "{}", rejection.reason);
 }

@@ -39,6 +39,9 @@ pub(crate) enum HostFunction {
     /// Camunda's `cycle(interval)` and `cycle(repetitions, interval)`: an ISO 8601 repeating
     /// interval for timer cycles.
     Cycle(usize),
+    /// Camunda's `fromAi(value, description, type, schema, options)` (1 to 5 arguments): marks a
+    /// tool parameter an AI agent fills in; evaluated, it is its value.
+    FromAi(usize),
     /// A FEEL built-in whose name is also a variable of the expression.
     Builtin(Bif),
     Unknown {
@@ -64,6 +67,7 @@ impl HostFunction {
             ("to json", 1) => Some(HostFunction::ToJson),
             ("from json", 1) => Some(HostFunction::FromJson),
             ("cycle", arity @ (1 | 2)) => Some(HostFunction::Cycle(arity)),
+            ("fromAi", arity @ 1..=5) => Some(HostFunction::FromAi(arity)),
             _ => None,
         }
     }
@@ -117,6 +121,15 @@ impl HostFunction {
             HostFunction::Partition => PARTITION_FUNCTION.clone(),
             HostFunction::Cycle(1) => CYCLE_FUNCTION.clone(),
             HostFunction::Cycle(_) => CYCLE_REPEATING_FUNCTION.clone(),
+            HostFunction::FromAi(arity) => {
+                let names = ["value", "description", "type", "schema", "options"];
+                let parameters = names.iter().take(*arity).map(|n| (Name::from(*n), FeelType::Any)).collect();
+                let value = Name::from("value");
+                function(
+                    parameters,
+                    Box::new(move |scope: &FeelScope| scope.get_value(&value).unwrap_or(Value::Null(None))),
+                )
+            }
             HostFunction::Builtin(bif) => Value::BuiltInFunction(bif.clone()),
             HostFunction::Unknown { name, parameters } => {
                 let flag = Arc::new(AtomicBool::new(false));

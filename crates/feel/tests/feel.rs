@@ -520,6 +520,14 @@ fn camunda_get_or_else_is_empty_and_cycle() {
 }
 
 #[test]
+fn from_ai_is_the_value_an_agent_filled_in() {
+    let v = json!({"toolCall": {"city": "Berlin", "days": 3}});
+    assert_eq!(eval_with("fromAi(toolCall.city)", &v), json!("Berlin"));
+    assert_eq!(eval_with("fromAi(toolCall.days, \"How many days\", \"number\") + 1", &v), json!(4));
+    assert_eq!(eval_with("fromAi(toolCall.missing, \"Not given\")", &v), json!(null));
+}
+
+#[test]
 fn camunda_string_list_and_json_extensions() {
     let v = json!({"name": "  Ada  ", "blank": "   ", "xs": [1, 2, 2, 3, 3, 3], "doc": "{\"a\": [1, true]}"});
     assert_eq!(eval_with("trim(name)", &v), json!("Ada"));

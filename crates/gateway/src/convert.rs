@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_engine::{
-    Command, DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobKind, JobRecord, ListenerEventType,
-    MessageRecord, ProcessInstanceCreationRecord, ProcessMetadata, Record, RecordType, RecordValue, RejectionType,
-    Resource, SignalRecord, VariableDocumentRecord, VariableUpdateSemantic,
+    AdHocJobResult, Command, DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobKind, JobRecord,
+    ListenerEventType, MessageRecord, ProcessInstanceCreationRecord, ProcessMetadata, Record, RecordType, RecordValue,
+    RejectionType, Resource, SignalRecord, VariableDocumentRecord, VariableUpdateSemantic,
 };
 use baton_runtime::Error as RuntimeError;
 use tonic::{Code, Status};
@@ -445,11 +445,34 @@ pub fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
 }
 
 pub fn complete_job_command(request: &proto::CompleteJobRequest) -> Result<Command, Status> {
-    if request.result.is_some() {
-        // Job results steer user tasks and ad-hoc sub-processes, which the engine lacks.
-        return Err(Status::unimplemented("Job results of CompleteJob are not supported yet by Baton"));
-    }
-    let job = JobRecord { variables: parse_variables("variables", &request.variables)?, ..JobRecord::default() };
+    let ad_hoc_result = match &request.result {
+        None => None,
+        Some(result) if result.denied.is_some() || result.corrections.is_some() => {
+            // Those steer user task listeners, which Baton's job-based user tasks do not have.
+            return Err(Status::unimplemented(
+                "Job results that deny or correct a user task are not supported by Baton",
+            ));
+        }
+        Some(result) => {
+            let mut activate_elements = Vec::with_capacity(result.activate_elements.len());
+            for (index, element) in result.activate_elements.iter().enumerate() {
+                let field = format!("result.activateElements[{index}].variables");
+                activate_elements.push((element.element_id.clone(), parse_variables(&field, &element.variables)?));
+            }
+            let ad_hoc = AdHocJobResult {
+                activate_elements,
+                completion_condition_fulfilled: result.is_completion_condition_fulfilled.unwrap_or(false),
+                cancel_remaining_instances: result.is_cancel_remaining_instances.unwrap_or(false),
+            };
+            // An empty result (some clients always send one) is a plain completion.
+            (ad_hoc != AdHocJobResult::default()).then(|| Box::new(ad_hoc))
+        }
+    };
+    let job = JobRecord {
+        variables: parse_variables("variables", &request.variables)?,
+        ad_hoc_result,
+        ..JobRecord::default()
+    };
     Ok(job_command(Intent::Complete, request.job_key, job))
 }
 
@@ -545,6 +568,7 @@ pub fn activated_job(key: i64, job: &JobRecord) -> proto::ActivatedJob {
         kind: match job.kind {
             JobKind::BpmnElement => proto::activated_job::JobKind::BpmnElement,
             JobKind::ExecutionListener => proto::activated_job::JobKind::ExecutionListener,
+            JobKind::AdHocSubProcess => proto::activated_job::JobKind::AdHocSubProcess,
         } as i32,
         // Zeebe marks jobs that do not belong to a listener as UNSPECIFIED (not the 0 value).
         listener_event_type: match job.listener_event_type {

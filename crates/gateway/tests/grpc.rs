@@ -439,3 +439,88 @@ async fn decisions_deploy_and_evaluate() {
     assert_eq!(client.evaluate_decision(neither).await.unwrap_err().code(), Code::InvalidArgument);
     server.stop().await;
 }
+
+const AGENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="agent" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="tools" />
+    <bpmn:adHocSubProcess id="tools">
+      <bpmn:extensionElements>
+        <zeebe:taskDefinition type="agent" />
+        <zeebe:adHoc outputCollection="results" outputElement="=result" />
+      </bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:scriptTask id="weather">
+        <bpmn:extensionElements>
+          <zeebe:ioMapping><zeebe:input source="=fromAi(toolCall.city, &quot;The city&quot;)" target="city" /></zeebe:ioMapping>
+          <zeebe:script expression="=&quot;sunny in &quot; + city" resultVariable="result" />
+        </bpmn:extensionElements>
+      </bpmn:scriptTask>
+    </bpmn:adHocSubProcess>
+    <bpmn:sequenceFlow id="f1" sourceRef="tools" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+#[tokio::test]
+async fn a_worker_steers_an_ad_hoc_subprocess_with_job_results() {
+    let server = Server::start(1).await;
+    let mut client = server.client().await;
+    deploy(&mut client, "agent.bpmn", AGENT).await;
+    let mut waiting = client.clone();
+    let result = tokio::spawn(async move {
+        let request = proto::CreateProcessInstanceWithResultRequest {
+            request: Some(proto::CreateProcessInstanceRequest {
+                bpmn_process_id: "agent".to_string(),
+                version: -1,
+                ..Default::default()
+            }),
+            request_timeout: 20_000,
+            fetch_variables: Vec::new(),
+        };
+        waiting.create_process_instance_with_result(request).await.expect("completes").into_inner()
+    });
+
+    let job = activate_one(&mut client, "agent").await;
+    assert_eq!(job.kind, proto::activated_job::JobKind::AdHocSubProcess as i32);
+    let elements = &json(&job.variables)["adHocSubProcessElements"];
+    assert_eq!(elements[0]["elementId"], "weather", "{elements}");
+
+    let bad = proto::JobResult {
+        activate_elements: vec![proto::JobResultActivateElement {
+            element_id: "nope".into(),
+            variables: String::new(),
+        }],
+        ..Default::default()
+    };
+    let request = proto::CompleteJobRequest { job_key: job.key, variables: String::new(), result: Some(bad) };
+    let status = client.complete_job(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("'nope'"), "{}", status.message());
+
+    let call = proto::JobResult {
+        r#type: Some("adHocSubProcess".into()),
+        activate_elements: vec![proto::JobResultActivateElement {
+            element_id: "weather".into(),
+            variables: r#"{"toolCall": {"city": "Oslo"}}"#.into(),
+        }],
+        ..Default::default()
+    };
+    let request = proto::CompleteJobRequest { job_key: job.key, variables: String::new(), result: Some(call) };
+    client.complete_job(request).await.expect("activates the tool");
+
+    // The script ran at once; its flow's end asks the worker again.
+    let job = activate_one(&mut client, "agent").await;
+    let done = proto::JobResult {
+        is_completion_condition_fulfilled: Some(true),
+        is_cancel_remaining_instances: Some(true),
+        ..Default::default()
+    };
+    let request = proto::CompleteJobRequest { job_key: job.key, variables: String::new(), result: Some(done) };
+    client.complete_job(request).await.expect("completes the subprocess");
+
+    let result = result.await.expect("joins");
+    assert_eq!(json(&result.variables), serde_json::json!({"results": ["sunny in Oslo"]}));
+}

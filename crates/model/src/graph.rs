@@ -108,6 +108,8 @@ pub struct Element {
     pub idx: ElementIdx,
     pub id: Arc<str>,
     pub name: Option<String>,
+    /// `bpmn:documentation`: kept for tools (an ad-hoc subprocess's worker reads it).
+    pub documentation: Option<String>,
     pub kind: ElementKind,
     /// The containing process or subprocess; `None` only for the process itself.
     pub parent: Option<ElementIdx>,

@@ -552,6 +552,7 @@ impl<'a> Reader<'a> {
         let mut element = new_element(idx, id.clone(), node.attribute("name").map(str::to_string), kind, Some(scope));
         element.is_for_compensation =
             is_activity(kind) && node.attribute("isForCompensation").map(str::trim) == Some("true");
+        element.documentation = bpmn_child(node, "documentation").map(|d| text_content(d).trim().to_string());
         self.extensions(&mut element, node);
         self.event_definition(&mut element, node);
         if kind == ElementKind::AdHocSubProcess && bpmn_child(node, "multiInstanceLoopCharacteristics").is_some() {
@@ -1004,12 +1005,9 @@ impl<'a> Reader<'a> {
             // tasklist (or a worker) completes it through its job.
             ElementKind::UserTask => element.job = Some(self.user_task_job(&id, &ext)),
             ElementKind::AdHocSubProcess => {
+                // With a task definition, a job worker decides what runs and when it is done.
                 if ext.task_definition.is_some() {
-                    self.problems.push(at(
-                        &id,
-                        "an ad-hoc subprocess handled by a job worker (zeebe:taskDefinition) is not supported; \
-                         list the elements to activate in zeebe:adHoc activeElementsCollection",
-                    ));
+                    element.job = self.required_job(&id, name, ext.task_definition, ext.task_headers);
                 }
                 element.ad_hoc = self.ad_hoc(&id, node, ext.ad_hoc);
             }
@@ -1652,6 +1650,7 @@ fn new_element(
         idx,
         id,
         name,
+        documentation: None,
         kind,
         parent,
         incoming: Vec::new(),

@@ -1,7 +1,7 @@
 //! Job commands from workers and from the scheduler.
 
 use crate::bpmn::behavior::{self, Failure, Instance};
-use crate::bpmn::{events, listeners, variables};
+use crate::bpmn::{ad_hoc, events, listeners, variables};
 use crate::engine::{Ctx, SideEffect};
 use crate::record::*;
 use crate::state::{Job, JobState};
@@ -60,8 +60,23 @@ fn complete(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     if !matches!(job.state, JobState::Activatable | JobState::Activated) {
         return reject_state(ctx, command, "complete", &job);
     }
+    if let Some(result) = value.ad_hoc_result.as_deref() {
+        let checked = if job.record.kind == JobKind::AdHocSubProcess {
+            ad_hoc::check_job_result(ctx.state, job.record.element_instance_key, result)
+        } else {
+            Err(format!(
+                "Expected to complete job with key '{}' with an ad-hoc subprocess result, but it belongs to \
+                 element '{}', which is not an ad-hoc subprocess",
+                command.key, job.record.element_id
+            ))
+        };
+        if let Err(reason) = checked {
+            return ctx.reject(command, RejectionType::InvalidArgument, reason);
+        }
+    }
     let mut record = job.record;
     record.variables = value.variables.clone();
+    record.ad_hoc_result = value.ad_hoc_result.clone();
     let (element_instance_key, kind, listener_event_type) =
         (record.element_instance_key, record.kind, record.listener_event_type);
     let index = ctx.event(command, command.key, Intent::Completed, RecordValue::Job(record));
@@ -71,6 +86,9 @@ fn complete(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
     };
     if kind == JobKind::ExecutionListener {
         return listeners::completed(ctx, command, &inst, listener_event_type, &value.variables);
+    }
+    if kind == JobKind::AdHocSubProcess {
+        return ad_hoc::job_completed(ctx, command, &inst, value);
     }
     variables::apply_result(ctx, command, &inst, value.variables.clone());
     behavior::complete_element(ctx, command, &inst);
@@ -107,7 +125,7 @@ fn fail(ctx: &mut Ctx, command: &Record, value: &JobRecord, job: Job) {
         };
         let error_type = match record.kind {
             JobKind::ExecutionListener => ErrorType::ExecutionListenerNoRetries,
-            JobKind::BpmnElement => ErrorType::JobNoRetries,
+            JobKind::BpmnElement | JobKind::AdHocSubProcess => ErrorType::JobNoRetries,
         };
         let failure = Failure { error_type, message };
         behavior::raise_incident(ctx, command, &inst, failure, command.key);
