@@ -325,3 +325,24 @@ fn a_worker_result_naming_unknown_elements_or_doing_both_is_rejected_and_changes
         complete_with(&mut t, a, json!({}), activate_elements(&[("b", json!({}))])).rejection.expect("rejected");
     assert!(rejection.reason.contains("not an ad-hoc subprocess"), "{}", rejection.reason);
 }
+
+#[test]
+fn a_modification_cannot_activate_an_element_inside_an_ad_hoc_subprocess() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&model(COLLECT, "", ""));
+    let pi = t.create("p", json!({"toDo": ["a"]}));
+    let value = ProcessInstanceModificationRecord {
+        process_instance_key: pi,
+        activate_instructions: vec![ActivateInstruction {
+            element_id: "b".to_string(),
+            ancestor_element_instance_key: -1,
+            variable_instructions: Vec::new(),
+        }],
+        terminate_instructions: Vec::new(),
+    };
+    let response = t.send(Command::new(Intent::Modify, pi, RecordValue::ProcessInstanceModification(value)));
+    let rejection = response.rejection.expect("rejected");
+    assert_eq!(rejection.rejection_type, RejectionType::InvalidArgument);
+    assert!(rejection.reason.contains("'b' is inside an ad-hoc subprocess"), "{}", rejection.reason);
+    assert!(t.activate("b", 10).is_empty());
+}

@@ -86,16 +86,19 @@ pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceMod
             continue;
         }
         let mut ancestor = element.parent;
-        let mut inside_multi_instance = false;
+        let mut inside = None;
         while let Some(a) = ancestor {
-            inside_multi_instance |= graph.element(a).multi_instance.is_some();
+            if graph.element(a).multi_instance.is_some() {
+                inside = Some("a multi-instance activity");
+            } else if graph.element(a).kind == ElementKind::AdHocSubProcess {
+                // Its elements run in inner instances of their own, which a modification cannot open.
+                inside = inside.or(Some("an ad-hoc subprocess"));
+            }
             ancestor = graph.element(a).parent;
         }
-        if inside_multi_instance {
-            problems.push(format!(
-                "the element '{}' is inside a multi-instance activity, where activating is not supported",
-                element.id
-            ));
+        if let Some(container) = inside {
+            problems
+                .push(format!("the element '{}' is inside {container}, where activating is not supported", element.id));
             continue;
         }
         let parent = element.parent.unwrap_or(Process::ROOT);
