@@ -95,13 +95,20 @@ pub fn parse_with(xml: &[u8], limits: Limits) -> Result<Definitions, Error> {
 
     let mut reader = Reader::new(root);
     let mut processes = Vec::new();
-    for child in root.children().filter(|n| is_bpmn(*n, "process")) {
+    // As in Zeebe, a process marked non-executable (a pool drawn for documentation) is neither
+    // checked nor deployed; a missing attribute counts as executable.
+    let executable = |n: &Node| n.attribute("isExecutable").map(str::trim) != Some("false");
+    for child in root.children().filter(|n| is_bpmn(*n, "process") && executable(n)) {
         if let Some(process) = reader.process(child) {
             processes.push(Arc::new(process));
         }
     }
     if !root.children().any(|n| is_bpmn(n, "process")) {
         reader.problems.push(general("the document contains no process (bpmn:process)"));
+    } else if !root.children().any(|n| is_bpmn(n, "process") && executable(&n)) {
+        reader.problems.push(general(
+            "the document contains no executable process: every process is marked isExecutable=\"false\"",
+        ));
     }
     if !reader.problems.is_empty() {
         return Err(Error::Invalid(reader.problems));

@@ -311,6 +311,31 @@ fn two_processes_in_one_file() {
     assert_eq!(el(billing, "bill").kind, ElementKind::ManualTask);
 }
 
+#[test]
+fn a_non_executable_pool_is_neither_checked_nor_deployed() {
+    let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d">
+  <bpmn:collaboration id="c">
+    <bpmn:participant id="shop_pool" processRef="shop" />
+    <bpmn:participant id="customer_pool" processRef="customer" />
+  </bpmn:collaboration>
+  <bpmn:process id="shop" isExecutable="true">
+    <bpmn:startEvent id="start" />
+  </bpmn:process>
+  <bpmn:process id="customer" isExecutable="false">
+    <bpmn:serviceTask id="no_type" />
+    <bpmn:complexGateway id="unsupported" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let defs = parse(xml).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = defs.processes.iter().map(|p| &*p.id).collect();
+    assert_eq!(ids, ["shop"]);
+
+    let none = String::from_utf8_lossy(xml).replace(r#"isExecutable="true""#, r#"isExecutable="false""#);
+    let problems = problems(none.as_bytes());
+    assert!(problems.iter().any(|p| p.message.contains("no executable process")), "{problems:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reference models shared with the peer comparisons
 // ---------------------------------------------------------------------------------------------
