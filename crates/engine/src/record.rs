@@ -965,6 +965,10 @@ pub struct ProcessInstanceModificationRecord {
     pub activate_instructions: Vec<ActivateInstruction>,
     /// Element instances to terminate.
     pub terminate_instructions: Vec<i64>,
+    /// On the event: keys of the flow scopes (subprocesses) the modification creates because an
+    /// element to activate had none; they start empty, without their start events.
+    #[serde(default)]
+    pub created_scope_keys: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

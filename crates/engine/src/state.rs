@@ -534,7 +534,15 @@ impl State {
                     self.deleted_processes.insert(value.resource_key);
                 }
             }
-            RecordValue::ProcessInstanceModification(_) | RecordValue::ProcessInstanceMigration(_) => {}
+            RecordValue::ProcessInstanceModification(value) => {
+                if record.intent == Intent::Modified {
+                    // Created scopes start at nothing: the modification activates what goes inside.
+                    for &key in &value.created_scope_keys {
+                        self.start_instructions.insert(key, Vec::new());
+                    }
+                }
+            }
+            RecordValue::ProcessInstanceMigration(_) => {}
             RecordValue::SignalSubscription(value) => match record.intent {
                 Intent::Created => {
                     self.signal_subscriptions.insert(record.key, value.clone());
@@ -676,7 +684,7 @@ impl State {
             }
             Intent::ElementActivated => {
                 self.set_lifecycle(key, LifecycleState::Activated);
-                if value.flow_scope_key < 0 {
+                if !self.start_instructions.is_empty() {
                     self.start_instructions.remove(&key);
                 }
             }

@@ -339,6 +339,7 @@ fn a_modification_cannot_activate_an_element_inside_an_ad_hoc_subprocess() {
             variable_instructions: Vec::new(),
         }],
         terminate_instructions: Vec::new(),
+        created_scope_keys: Vec::new(),
     };
     let response = t.send(Command::new(Intent::Modify, pi, RecordValue::ProcessInstanceModification(value)));
     let rejection = response.rejection.expect("rejected");

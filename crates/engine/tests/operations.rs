@@ -3,6 +3,7 @@
 mod support;
 
 use baton_engine::*;
+use expect_test::expect;
 use serde_json::json;
 use support::*;
 
@@ -82,6 +83,7 @@ fn modify(t: &mut TestEngine, instance: i64, activate: Vec<ActivateInstruction>,
         process_instance_key: instance,
         activate_instructions: activate,
         terminate_instructions: terminate,
+        created_scope_keys: Vec::new(),
     };
     t.send(Command::new(Intent::Modify, instance, RecordValue::ProcessInstanceModification(value)))
 }
@@ -199,4 +201,75 @@ fn start_instructions_start_an_instance_at_the_named_elements() {
     }
     let reason = t.send(bad).rejection.expect("rejected").reason;
     assert!(reason.contains("no element found with id 'nowhere'"), "{reason}");
+}
+
+/// `start → a → outer (start → inner (start → c → end), b → end) → end`: `b` and `c` sit in
+/// subprocesses that are not active while the instance waits at `a`.
+fn nested_model() -> Bpmn {
+    let inner = Bpmn::process("inner").start("inner_start").service("c", "c").end("inner_end").chain(&[
+        "inner_start",
+        "c",
+        "inner_end",
+    ]);
+    let outer = Bpmn::process("outer")
+        .start("outer_start")
+        .sub_process("inner", inner)
+        .service("b", "b")
+        .end("outer_end")
+        .chain(&["outer_start", "inner", "outer_end"])
+        .flow("b", "outer_end");
+    Bpmn::process("p")
+        .start("start")
+        .service("a", "a")
+        .sub_process("outer", outer)
+        .end("end")
+        .chain(&["start", "a", "outer", "end"])
+}
+
+#[test]
+fn activating_an_element_creates_the_subprocesses_around_it_that_are_not_active() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&nested_model());
+    let pi = t.create("p", json!({}));
+    let a = t.activate("a", 1)[0].1.element_instance_key;
+    let mut instruction = activate("c", json!({}));
+    instruction
+        .variable_instructions
+        .push(VariableInstruction { variables: object(json!({"level": "outer"})), scope_id: "outer".into() });
+    t.mark();
+    let answer = modify(&mut t, pi, vec![instruction, activate("b", json!({}))], vec![a]);
+    assert_eq!(answer.rejection, None);
+    expect![[r#"
+        E PROCESS_INSTANCE ELEMENT_ACTIVATING SUB_PROCESS outer
+        E PROCESS_INSTANCE ELEMENT_ACTIVATED SUB_PROCESS outer
+        E PROCESS_INSTANCE ELEMENT_ACTIVATING SUB_PROCESS inner
+        E PROCESS_INSTANCE ELEMENT_ACTIVATED SUB_PROCESS inner
+        E PROCESS_INSTANCE ELEMENT_ACTIVATING SERVICE_TASK c
+        E PROCESS_INSTANCE ELEMENT_ACTIVATED SERVICE_TASK c
+        E PROCESS_INSTANCE ELEMENT_ACTIVATING SERVICE_TASK b
+        E PROCESS_INSTANCE ELEMENT_ACTIVATED SERVICE_TASK b
+        E PROCESS_INSTANCE ELEMENT_TERMINATING SERVICE_TASK a
+        E PROCESS_INSTANCE ELEMENT_TERMINATED SERVICE_TASK a"#]]
+    .assert_eq(&t.lifecycle());
+    let outers = t.state().element_instances.values().filter(|e| &*e.value.element_id == "outer").count();
+    assert_eq!(outers, 1, "both elements share the one created 'outer'");
+    let c = t.activate("c", 1);
+    assert_eq!(c[0].1.variables["level"], json!("outer"), "variables reach the created scope");
+    assert!(!t.process_variables(pi).as_object().unwrap().contains_key("level"));
+    t.complete(c[0].0, json!({}));
+    t.work("b", json!({}));
+    assert!(t.is_completed(pi), "the created subprocesses complete as usual");
+}
+
+#[test]
+fn a_missing_scope_is_created_below_the_named_ancestor_only() {
+    let mut t = TestEngine::new();
+    t.deploy_ok(&nested_model());
+    let pi = t.create("p", json!({}));
+    let a = t.activate("a", 1)[0].1.element_instance_key;
+    let mut instruction = activate("c", json!({}));
+    instruction.ancestor_element_instance_key = a;
+    let reason = modify(&mut t, pi, vec![instruction], vec![]).rejection.expect("rejected").reason;
+    assert!(reason.contains("needs an active instance of its flow scope"), "{reason}");
+    assert!(t.activate("c", 1).is_empty());
 }

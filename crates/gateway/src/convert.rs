@@ -402,6 +402,7 @@ pub fn modify_command(request: &proto::ModifyProcessInstanceRequest) -> Result<C
         process_instance_key: request.process_instance_key,
         activate_instructions,
         terminate_instructions: request.terminate_instructions.iter().map(|t| t.element_instance_key).collect(),
+        created_scope_keys: Vec::new(),
     };
     Ok(Command::new(Intent::Modify, request.process_instance_key, RecordValue::ProcessInstanceModification(value)))
 }

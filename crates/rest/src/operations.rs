@@ -189,6 +189,7 @@ pub async fn modify_process_instance(
         process_instance_key: instance,
         activate_instructions,
         terminate_instructions,
+        created_scope_keys: Vec::new(),
     };
     api.on_key(instance, Command::new(Intent::Modify, instance, RecordValue::ProcessInstanceModification(value)))
         .await?;

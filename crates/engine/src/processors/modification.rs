@@ -1,8 +1,9 @@
 //! Modifying a running process instance (an operator's repair tool): activate elements at any
-//! point, with variables, and terminate element instances. Every instruction is checked before
+//! point, with variables (creating the subprocesses around them that are not active), and
+//! terminate element instances. Every instruction is checked before
 //! anything is written, so a modification applies whole or not at all.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use baton_model::{ElementIdx, ElementKind, Process};
 
@@ -46,8 +47,26 @@ fn is_ancestor(state: &State, ancestor: i64, mut key: i64) -> bool {
 
 struct Activation {
     element: ElementIdx,
-    flow_scope_key: i64,
-    variables: Vec<(Option<i64>, Document)>,
+    target: Target,
+    variables: Vec<(VariableScope, Document)>,
+}
+
+/// Where an activated element goes.
+enum Target {
+    /// The active instance of its flow scope.
+    Existing(i64),
+    /// Its flow scope has no active instance: new instances of the missing scopes (outermost
+    /// first) are created below the active instance `anchor`, as in Zeebe.
+    Created { anchor: i64, chain: Vec<ElementIdx> },
+}
+
+/// The instance a variable instruction writes to.
+enum VariableScope {
+    Key(i64),
+    /// The activated element's own instance.
+    Element,
+    /// The created scope at this index of the chain.
+    Created(usize),
 }
 
 pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceModificationRecord) {
@@ -101,49 +120,83 @@ pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceMod
                 .push(format!("the element '{}' is inside {container}, where activating is not supported", element.id));
             continue;
         }
-        let parent = element.parent.unwrap_or(Process::ROOT);
         let ancestor_key = instruction.ancestor_element_instance_key;
-        let candidates: Vec<i64> = members
-            .iter()
-            .copied()
-            .filter(|k| {
-                ctx.state
-                    .element_instances
-                    .get(k)
-                    .is_some_and(|i| i.element_idx == parent && i.state == LifecycleState::Activated)
-            })
-            .filter(|&k| ancestor_key <= 0 || is_ancestor(ctx.state, ancestor_key, k))
-            .collect();
-        let flow_scope_key = match candidates.as_slice() {
-            [one] => *one,
-            [] => {
-                problems.push(format!(
-                    "the element '{}' needs an active instance of its flow scope '{}'{}, but there is none; \
-                     activating a missing flow scope is not supported",
-                    element.id,
-                    graph.element(parent).id,
-                    if ancestor_key > 0 { format!(" below element instance '{ancestor_key}'") } else { String::new() }
-                ));
-                continue;
+        let active_instances = |idx: ElementIdx| -> Vec<i64> {
+            members
+                .iter()
+                .copied()
+                .filter(|k| {
+                    ctx.state.element_instances.get(k).is_some_and(|i| {
+                        i.element_idx == idx
+                            && i.state == LifecycleState::Activated
+                            && i.value.bpmn_element_type
+                                != BpmnElementType::Element(ElementKind::AdHocSubProcessInnerInstance)
+                    })
+                })
+                .filter(|&k| ancestor_key <= 0 || is_ancestor(ctx.state, ancestor_key, k))
+                .collect()
+        };
+        // Up from the element's flow scope to the first scope with an active instance; the ones
+        // passed on the way are created.
+        let mut chain = Vec::new();
+        let mut scope = element.parent.unwrap_or(Process::ROOT);
+        let target = loop {
+            match active_instances(scope).as_slice() {
+                [one] if chain.is_empty() => break Some(Target::Existing(*one)),
+                [one] => {
+                    chain.reverse();
+                    break Some(Target::Created { anchor: *one, chain: std::mem::take(&mut chain) });
+                }
+                [] => {
+                    let container = graph.element(scope);
+                    match container.parent {
+                        Some(parent)
+                            if matches!(container.kind, ElementKind::SubProcess | ElementKind::EventSubProcess) =>
+                        {
+                            chain.push(scope);
+                            scope = parent;
+                        }
+                        _ => {
+                            problems.push(format!(
+                                "the element '{}' needs an active instance of its flow scope '{}'{}, but there is none",
+                                element.id,
+                                container.id,
+                                if ancestor_key > 0 {
+                                    format!(" below element instance '{ancestor_key}'")
+                                } else {
+                                    String::new()
+                                }
+                            ));
+                            break None;
+                        }
+                    }
+                }
+                _ => {
+                    problems.push(format!(
+                        "the element '{}' has more than one active instance of its flow scope '{}'; \
+                         name one with ancestorElementInstanceKey",
+                        element.id,
+                        graph.element(scope).id
+                    ));
+                    break None;
+                }
             }
-            _ => {
-                problems.push(format!(
-                    "the element '{}' has more than one active instance of its flow scope '{}'; \
-                     name one with ancestorElementInstanceKey",
-                    element.id,
-                    graph.element(parent).id
-                ));
-                continue;
-            }
+        };
+        let Some(target) = target else { continue };
+        let (existing_scope, created) = match &target {
+            Target::Existing(key) => (*key, &[][..]),
+            Target::Created { anchor, chain } => (*anchor, &chain[..]),
         };
         let mut variables = Vec::new();
         for variable in &instruction.variable_instructions {
             if variable.scope_id.is_empty() {
-                variables.push((Some(key), variable.variables.clone()));
+                variables.push((VariableScope::Key(key), variable.variables.clone()));
             } else if variable.scope_id == instruction.element_id {
-                variables.push((None, variable.variables.clone()));
+                variables.push((VariableScope::Element, variable.variables.clone()));
+            } else if let Some(index) = created.iter().position(|&c| *graph.element(c).id == *variable.scope_id) {
+                variables.push((VariableScope::Created(index), variable.variables.clone()));
             } else {
-                let mut scope = flow_scope_key;
+                let mut scope = existing_scope;
                 let mut found = None;
                 while scope >= 0 {
                     let Some(instance) = ctx.state.element_instances.get(&scope) else { break };
@@ -154,7 +207,7 @@ pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceMod
                     scope = instance.value.flow_scope_key;
                 }
                 match found {
-                    Some(scope) => variables.push((Some(scope), variable.variables.clone())),
+                    Some(scope) => variables.push((VariableScope::Key(scope), variable.variables.clone())),
                     None => problems.push(format!(
                         "the variable scope '{}' is neither the element '{}' nor one of its flow scopes",
                         variable.scope_id, element.id
@@ -162,7 +215,7 @@ pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceMod
                 }
             }
         }
-        activations.push(Activation { element: idx, flow_scope_key, variables });
+        activations.push(Activation { element: idx, target, variables });
     }
     let mut terminations = Vec::new();
     for &terminate in &value.terminate_instructions {
@@ -183,13 +236,47 @@ pub(crate) fn modify(ctx: &mut Ctx, command: &Record, value: &ProcessInstanceMod
             format!("Expected to modify process instance '{key}', but {}", problems.join("; ")),
         );
     }
-    let index = ctx.event(command, key, Intent::Modified, RecordValue::ProcessInstanceModification(value.clone()));
-    ctx.respond(command, index);
+    // Missing scopes are created once per modification, shared by the elements that need them.
+    let mut created: BTreeMap<(i64, ElementIdx), i64> = BTreeMap::new();
+    let mut new_scopes = Vec::new();
+    let mut placed = Vec::with_capacity(activations.len());
     for activation in activations {
+        let (flow_scope_key, chain_keys) = match &activation.target {
+            Target::Existing(scope) => (*scope, Vec::new()),
+            Target::Created { anchor, chain } => {
+                let mut parent_key = *anchor;
+                let mut keys = Vec::with_capacity(chain.len());
+                for &scope in chain {
+                    let scope_key = *created.entry((parent_key, scope)).or_insert_with(|| {
+                        let scope_key = ctx.next_key();
+                        new_scopes.push((scope_key, scope, parent_key));
+                        scope_key
+                    });
+                    keys.push(scope_key);
+                    parent_key = scope_key;
+                }
+                (parent_key, keys)
+            }
+        };
+        placed.push((activation, flow_scope_key, chain_keys));
+    }
+    let mut event = value.clone();
+    event.created_scope_keys = new_scopes.iter().map(|&(scope_key, _, _)| scope_key).collect();
+    let index = ctx.event(command, key, Intent::Modified, RecordValue::ProcessInstanceModification(event));
+    ctx.respond(command, index);
+    for &(scope_key, scope, parent_key) in &new_scopes {
+        let record = root.value_for(scope, parent_key);
+        ctx.command(command, scope_key, Intent::ActivateElement, RecordValue::ProcessInstance(record));
+    }
+    for (activation, flow_scope_key, chain_keys) in placed {
         let element_key = ctx.next_key();
-        let record = root.value_for(activation.element, activation.flow_scope_key);
+        let record = root.value_for(activation.element, flow_scope_key);
         for (scope, document) in activation.variables {
-            let scope = scope.unwrap_or(element_key);
+            let scope = match scope {
+                VariableScope::Key(scope) => scope,
+                VariableScope::Element => element_key,
+                VariableScope::Created(index) => chain_keys.get(index).copied().unwrap_or(element_key),
+            };
             variables::merge_local(ctx, command, &record, scope, document);
         }
         ctx.command(command, element_key, Intent::ActivateElement, RecordValue::ProcessInstance(record));
