@@ -42,6 +42,8 @@ pub(crate) enum HostFunction {
     /// Camunda's `fromAi(value, description, type, schema, options)` (1 to 5 arguments): marks a
     /// tool parameter an AI agent fills in; evaluated, it is its value.
     FromAi(usize),
+    /// Camunda's `uuid()`: a random version 4 UUID as a string.
+    Uuid,
     /// A FEEL built-in whose name is also a variable of the expression.
     Builtin(Bif),
     Unknown {
@@ -68,6 +70,7 @@ impl HostFunction {
             ("from json", 1) => Some(HostFunction::FromJson),
             ("cycle", arity @ (1 | 2)) => Some(HostFunction::Cycle(arity)),
             ("fromAi", arity @ 1..=5) => Some(HostFunction::FromAi(arity)),
+            ("uuid", 0) => Some(HostFunction::Uuid),
             _ => None,
         }
     }
@@ -129,6 +132,12 @@ impl HostFunction {
                     parameters,
                     Box::new(move |scope: &FeelScope| scope.get_value(&value).unwrap_or(Value::Null(None))),
                 )
+            }
+            // The one input not derived from the command: the value lands in the events it
+            // produces (a variable, a key, a chosen flow), and replay applies events, so the
+            // rebuilt state is still exact.
+            HostFunction::Uuid => {
+                function(vec![], Box::new(|_: &FeelScope| Value::String(uuid::Uuid::new_v4().to_string())))
             }
             HostFunction::Builtin(bif) => Value::BuiltInFunction(bif.clone()),
             HostFunction::Unknown { name, parameters } => {

@@ -520,6 +520,17 @@ fn camunda_get_or_else_is_empty_and_cycle() {
 }
 
 #[test]
+fn uuid_gives_a_new_version_4_uuid_each_time() {
+    let first = eval("uuid()");
+    let second = eval("uuid()");
+    let text = first.as_str().expect("a string");
+    assert_eq!(text.len(), 36, "{text}");
+    assert_eq!(&text[14..15], "4", "version 4: {text}");
+    assert_ne!(first, second);
+    assert_eq!(eval("string length(uuid())"), serde_json::json!(36));
+}
+
+#[test]
 fn from_ai_is_the_value_an_agent_filled_in() {
     let v = json!({"toolCall": {"city": "Berlin", "days": 3}});
     assert_eq!(eval_with("fromAi(toolCall.city)", &v), json!("Berlin"));
