@@ -67,6 +67,7 @@ enum Logic {
 }
 
 /// An id and the name Zeebe reports with it.
+#[derive(Clone, Default)]
 struct Labelled {
     id: String,
     name: String,
@@ -282,8 +283,7 @@ impl Decisions {
             let decision = &self.inner.decisions[index];
             let scope = Layered { outputs: &outputs, variables };
             match evaluate_logic(&decision.logic, &scope, now_ms) {
-                Ok(output) => {
-                    let (evaluated_inputs, matched_rules) = explain(&decision.logic, &scope, now_ms);
+                Ok((output, evaluated_inputs, matched_rules)) => {
                     evaluated.push(EvaluatedDecision {
                         decision_id: decision.id.clone(),
                         decision_name: decision.name.clone(),
@@ -470,12 +470,7 @@ fn compile_table(decision_id: &str, table: &DecisionTable, labels: Option<&Table
     let matcher = build(&numbered)?;
     let none = TableIds::default();
     let TableIds { inputs: input_labels, outputs: output_labels, rules: rule_ids } = labels.unwrap_or(&none);
-    let label = |labels: &[Labelled], index: usize| {
-        labels.get(index).map_or_else(
-            || Labelled { id: String::new(), name: String::new() },
-            |l| Labelled { id: l.id.clone(), name: l.name.clone() },
-        )
-    };
+    let label = |labels: &[Labelled], index: usize| labels.get(index).cloned().unwrap_or_default();
     let inputs = table
         .input_clauses()
         .enumerate()
@@ -505,10 +500,15 @@ fn compile_table(decision_id: &str, table: &DecisionTable, labels: Option<&Table
 }
 
 /// The inputs' values and the matched rules of a decision table that was just evaluated
-/// successfully against `variables` (nothing for a literal expression). An input or output that
-/// cannot be evaluated on its own is reported as null rather than failing the evaluation.
-fn explain(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> (Vec<EvaluatedValue>, Vec<MatchedRule>) {
-    let Logic::Table { names, matcher, first_only, inputs, outputs, rules, .. } = logic else {
+/// successfully in `scope` (built from `variables`). An input or output that cannot be evaluated
+/// on its own is reported as null rather than failing the evaluation.
+fn explain(
+    logic: &Logic,
+    scope: &FeelScope,
+    variables: &dyn Variables,
+    now_ms: i64,
+) -> (Vec<EvaluatedValue>, Vec<MatchedRule>) {
+    let Logic::Table { matcher, first_only, inputs, outputs, rules, .. } = logic else {
         return (Vec::new(), Vec::new());
     };
     let value_of = |expression: Option<&Expression>| {
@@ -522,7 +522,7 @@ fn explain(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> (Vec<Evalua
             value: value_of(input.expression.as_ref()),
         })
         .collect();
-    let matched = match run_table(matcher, names, variables, now_ms) {
+    let matched = match run_table(matcher, scope) {
         Ok(Value::List(items)) => items
             .iter()
             .filter_map(|item| value_to_json(item).ok()?.as_u64())
@@ -555,13 +555,8 @@ fn explain(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> (Vec<Evalua
     (evaluated_inputs, matched_rules)
 }
 
-/// Runs a compiled table against the variables its texts may read.
-fn run_table(
-    evaluator: &dsntk_feel::Evaluator,
-    names: &BTreeSet<String>,
-    variables: &dyn Variables,
-    now_ms: i64,
-) -> Result<Value, String> {
+/// The scope a table runs in: the variables its texts may read.
+fn table_scope(names: &BTreeSet<String>, variables: &dyn Variables, now_ms: i64) -> FeelScope {
     let mut ctx = FeelContext::default();
     for name in names {
         if let Some(value) = variables.get(name) {
@@ -574,22 +569,34 @@ fn run_table(
             ctx.set_entry(&Name::from(name), function.value(now_ms, &mut Vec::new()));
         }
     }
-    let scope = FeelScope::from(ctx);
-    catch_unwind(AssertUnwindSafe(|| evaluator(&scope)))
+    FeelScope::from(ctx)
+}
+
+fn run_table(evaluator: &dsntk_feel::Evaluator, scope: &FeelScope) -> Result<Value, String> {
+    catch_unwind(AssertUnwindSafe(|| evaluator(scope)))
         .map_err(|_| "the decision table evaluator failed unexpectedly".to_string())
 }
 
-fn evaluate_logic(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> Result<serde_json::Value, String> {
+/// The decision's output, and for a table its input values and matched rules.
+type Evaluated = (serde_json::Value, Vec<EvaluatedValue>, Vec<MatchedRule>);
+
+fn evaluate_logic(logic: &Logic, variables: &dyn Variables, now_ms: i64) -> Result<Evaluated, String> {
     match logic {
-        Logic::Literal(expression) => expression.evaluate(variables, now_ms).map_err(|e| e.to_string()),
+        Logic::Literal(expression) => {
+            let output = expression.evaluate(variables, now_ms).map_err(|e| e.to_string())?;
+            Ok((output, Vec::new(), Vec::new()))
+        }
         Logic::Table { evaluator, names, .. } => {
-            let value = run_table(evaluator, names, variables, now_ms)?;
+            let scope = table_scope(names, variables, now_ms);
+            let value = run_table(evaluator, &scope)?;
             if let Value::Null(Some(message)) = &value
                 && let Some(reason) = table_failure(message)
             {
                 return Err(reason);
             }
-            value_to_json(&value)
+            let output = value_to_json(&value)?;
+            let (evaluated_inputs, matched_rules) = explain(logic, &scope, variables, now_ms);
+            Ok((output, evaluated_inputs, matched_rules))
         }
     }
 }

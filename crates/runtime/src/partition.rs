@@ -461,11 +461,21 @@ impl Partition {
             return Ok(());
         };
         let ticket = storage.prepare_sync()?;
-        match ticket.sync() {
-            Ok(()) => storage.synced(ticket),
-            Err(error) => return Err(storage.sync_failed(error)),
+        let result = ticket.sync();
+        self.synced((ticket, result), self.written.len())
+    }
+
+    /// A sync ended: on success the `count` oldest written batches are durable and leave.
+    fn synced(&mut self, done: SyncDone, count: usize) -> Result<(), Error> {
+        let Some(storage) = &mut self.storage else {
+            return Ok(());
+        };
+        match done {
+            (ticket, Ok(())) => storage.synced(ticket),
+            (_, Err(error)) => return Err(storage.sync_failed(error)),
         }
-        for batch in std::mem::take(&mut self.written) {
+        for _ in 0..count {
+            let Some(batch) = self.written.pop_front() else { break };
             self.dispatch(batch);
         }
         Ok(())
@@ -510,31 +520,14 @@ impl Partition {
             }
         };
         self.syncing = None;
-        let Some(storage) = &mut self.storage else {
-            return Ok(());
-        };
-        match done {
-            (ticket, Ok(())) => storage.synced(ticket),
-            (_, Err(error)) => return Err(storage.sync_failed(error)),
-        }
-        for _ in 0..count {
-            if let Some(batch) = self.written.pop_front() {
-                self.dispatch(batch);
-            }
-        }
         // What was written meanwhile is synced by the loop, here or on the sync thread.
-        Ok(())
+        self.synced(done, count)
     }
 
     /// Waits until every written batch is durable and answered.
     fn flush(&mut self) -> Result<(), Error> {
-        loop {
-            self.start_sync()?;
-            if self.syncing.is_none() {
-                return Ok(());
-            }
-            self.poll_sync(true)?;
-        }
+        self.poll_sync(true)?;
+        self.sync_here()
     }
 
     /// After its sync: answers, queries, subscribers, the exporter and waiting workers.
@@ -734,8 +727,11 @@ enum Done {
 /// next batch meanwhile (it is answered once its own sync is done).
 struct SyncThread {
     tickets: std::sync::mpsc::Sender<baton_log::SyncTicket>,
-    done: Receiver<(baton_log::SyncTicket, Result<(), baton_log::Error>)>,
+    done: Receiver<SyncDone>,
 }
+
+/// A finished sync: its ticket and how it went.
+type SyncDone = (baton_log::SyncTicket, Result<(), baton_log::Error>);
 
 impl SyncThread {
     fn start(partition_id: u32) -> SyncThread {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use baton_feel::Expression;
-use baton_model::{Mapping, Text};
+use baton_model::{ElementKind, Mapping, Text};
 
 use crate::bpmn::behavior::{Failure, Instance};
 use crate::engine::Ctx;
@@ -171,12 +171,16 @@ pub(crate) fn merge_propagate(
         let mut target = owner.process_instance_key;
         let mut scope = Some(scope_key);
         while let Some(key) = scope {
-            if ctx.state.variable(key, &name).is_some() || is_ad_hoc_inner(ctx, key) {
-                // What an ad-hoc subprocess's inner flow writes stays in that flow (Zeebe's rule).
+            let instance = ctx.state.element_instances.get(&key);
+            // What an ad-hoc subprocess's inner flow writes stays in that flow (Zeebe's rule).
+            let ad_hoc_inner = instance.is_some_and(|e| {
+                e.value.bpmn_element_type == BpmnElementType::Element(ElementKind::AdHocSubProcessInnerInstance)
+            });
+            if ad_hoc_inner || ctx.state.variable(key, &name).is_some() {
                 target = key;
                 break;
             }
-            scope = ctx.state.parent_scope(key);
+            scope = instance.map(|e| e.value.flow_scope_key).filter(|&parent| parent >= 0);
         }
         set_variable(ctx, src, owner, target, &name, value);
     }
@@ -193,12 +197,6 @@ pub(crate) fn hand_out_collection(ctx: &mut Ctx, src: &Record, inst: &Instance, 
     let mut document = Document::new();
     document.insert(name.to_string(), collected);
     merge_propagate(ctx, src, &inst.value, target, document);
-}
-
-fn is_ad_hoc_inner(ctx: &Ctx, key: i64) -> bool {
-    ctx.state.element_instances.get(&key).is_some_and(|e| {
-        e.value.bpmn_element_type == BpmnElementType::Element(baton_model::ElementKind::AdHocSubProcessInnerInstance)
-    })
 }
 
 /// Variables a task produced (job completion, script result): local when output mappings will
