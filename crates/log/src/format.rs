@@ -1,7 +1,7 @@
 //! On-disk layout of segment files.
 //!
 //! ```text
-//! segment = header frame*
+//! segment = header frame* zero*      (zero bytes only in the last segment: written ahead)
 //! header  = magic "BATONLOG" (8) | format version u32 LE | reserved u32 (zero)
 //! frame   = length word u32 LE | CRC32C(length word ‖ position ‖ payload) u32 LE | position u64 LE | payload
 //! ```

@@ -12,6 +12,8 @@
 //!
 //! Crash safety assumes [`Options::fsync`] is on. A segment is synced before the next one is
 //! created, so a damaged frame can be explained by a crash only at the end of the last segment.
+//! The last segment is written ahead with zero bytes (see `PREALLOCATE_BYTES`), which recovery
+//! reads as the end of the log; a segment loses them before the next one is created.
 
 mod error;
 mod format;
@@ -20,7 +22,7 @@ mod recovery;
 pub mod snapshot;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
@@ -54,6 +56,13 @@ impl Default for Options {
 /// appends a lot between syncs.
 const WRITE_CHUNK: usize = 1 << 20;
 
+/// The active segment is extended with real zero bytes this much at a time, ahead of the
+/// records. An `fdatasync` after an append that grew the file must also commit the new size and
+/// block allocation to the file system's journal; overwriting blocks already allocated needs
+/// only the data written, which takes about half as long here. Recovery reads zero bytes after
+/// the last record as the end of the log (see the `recovery` module).
+const PREALLOCATE_BYTES: u64 = 1 << 20;
+
 const LOCK_FILE: &str = "LOCK";
 
 #[derive(Debug, Clone)]
@@ -72,6 +81,11 @@ pub(crate) struct SegmentState {
 struct Active {
     file: File,
     pending: Vec<u8>,
+    /// Bytes of the segment handed to the OS: where the next write goes.
+    written: u64,
+    /// The file's length: zero bytes from `written` up to here, written ahead (see
+    /// [`PREALLOCATE_BYTES`]).
+    allocated: u64,
 }
 
 /// What [`Log::prepare_sync`] left to do: an `fdatasync` of the active segment (through its own
@@ -126,13 +140,15 @@ impl Log {
         let (segments, recovery) = recovery::recover(&dir)?;
 
         let active = match segments.last() {
-            Some(segment) => Some(Active {
-                file: OpenOptions::new()
-                    .append(true)
+            Some(segment) => {
+                let mut file = OpenOptions::new()
+                    .write(true)
                     .open(&segment.path)
-                    .map_err(io_err("open log segment for appending", &segment.path))?,
-                pending: Vec::new(),
-            }),
+                    .map_err(io_err("open log segment for appending", &segment.path))?;
+                let allocated = file.metadata().map_err(io_err("read the length of log segment", &segment.path))?.len();
+                file.seek(SeekFrom::Start(segment.len)).map_err(io_err("seek in log segment", &segment.path))?;
+                Some(Active { file, pending: Vec::new(), written: segment.len, allocated: allocated.max(segment.len) })
+            }
             None => None,
         };
         let log = Log {
@@ -353,24 +369,26 @@ impl Log {
     fn roll(&mut self, first_position: u64) -> Result<()> {
         if let (Some(mut active), Some(segment)) = (self.active.take(), self.segments.last_mut()) {
             flush_pending(&mut active, &segment.path)?;
+            // Only the last segment may end in preallocated zeros (recovery refuses damage in
+            // any other), so the old one loses them before the new file exists.
+            if active.allocated > active.written {
+                active.file.set_len(active.written).map_err(io_err("trim log segment", &segment.path))?;
+            }
             // The old segment must be durable before the new file can exist: recovery treats
             // damage in any segment but the last as corruption, so a crash must never leave an
-            // unsynced tail behind a later segment.
+            // unsynced tail behind a later segment. `sync_all`: its new length is part of that.
             if self.options.fsync {
-                active.file.sync_data().map_err(io_err("sync log segment", &segment.path))?;
+                active.file.sync_all().map_err(io_err("sync log segment", &segment.path))?;
             }
             segment.durable_len = segment.len;
             segment.durable_last = segment.last;
         }
         let path = self.dir.join(segment_file_name(first_position));
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err("create log segment", &path))?;
+        let file =
+            OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_err("create log segment", &path))?;
         let mut pending = Vec::with_capacity(64 << 10);
         pending.extend_from_slice(&segment_header());
-        self.active = Some(Active { file, pending });
+        self.active = Some(Active { file, pending, written: 0, allocated: 0 });
         self.segments.push(SegmentState {
             base: first_position,
             path,
@@ -405,7 +423,21 @@ fn flush_pending(active: &mut Active, path: &Path) -> Result<()> {
     if active.pending.is_empty() {
         return Ok(());
     }
+    // The file's offset stays at `written`: only the preallocation moves it, and puts it back.
+    let end = active.written + active.pending.len() as u64;
+    if end > active.allocated {
+        let target = end.next_multiple_of(PREALLOCATE_BYTES);
+        let zeros = vec![0u8; (target - end) as usize];
+        let preallocate = |file: &mut File| {
+            file.seek(SeekFrom::Start(end))?;
+            file.write_all(&zeros)?;
+            file.seek(SeekFrom::Start(active.written)).map(|_| ())
+        };
+        preallocate(&mut active.file).map_err(io_err("preallocate log segment", path))?;
+        active.allocated = target;
+    }
     active.file.write_all(&active.pending).map_err(io_err("write log segment", path))?;
+    active.written = end;
     active.pending.clear();
     Ok(())
 }

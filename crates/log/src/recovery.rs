@@ -193,6 +193,17 @@ fn scan_segment(path: &Path, data: &[u8], base: u64, prev_in_log: Option<u64>, i
     while offset < data.len() {
         let frame = match decode_frame(data, offset) {
             Ok(frame) => frame,
+            Err(bad) if is_last && data[offset..].iter().all(|&b| b == 0) => {
+                // The log preallocates the last segment with zero bytes: where they begin, the
+                // log ends. An append cut short by them never finished and is torn.
+                if open.records > 0 {
+                    scan.torn = Some(Torn {
+                        offset: scan.valid_end,
+                        reason: open.describe(&format!("{bad}; only zero bytes follow")),
+                    });
+                }
+                return Ok(scan);
+            }
             Err(bad) => {
                 let last_seen = open.last.or(scan.last);
                 let mut torn = classify_bad_frame(path, data, offset, &bad, base, last_seen, is_last)?;

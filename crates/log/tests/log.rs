@@ -356,16 +356,67 @@ fn frame_header_claiming_bytes_past_eof_is_truncated() {
 }
 
 #[test]
-fn zero_filled_tail_is_truncated() {
+fn zero_bytes_after_the_last_record_end_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
     append_all(&mut log, 1..=10);
     drop(log);
     let segment = &segment_files(dir.path())[0];
     append_bytes(segment, &[0u8; 4096]);
-    let (log, recovery) = open(dir.path(), ONE_SEGMENT);
-    assert_eq!(recovery.truncated_bytes, 4096);
+    let (mut log, recovery) = open(dir.path(), ONE_SEGMENT);
+    assert_eq!(recovery.truncation, None);
+    assert_eq!(recovery.last_position, Some(10));
     assert_eq!(read_all(&log, 0), expected(1..=10));
+    // New records go where the zeros begin.
+    append_all(&mut log, 11..=12);
+    drop(log);
+    let (log, recovery) = open(dir.path(), ONE_SEGMENT);
+    assert_eq!(recovery.truncation, None);
+    assert_eq!(read_all(&log, 0), expected(1..=12));
+}
+
+#[test]
+fn the_active_segment_is_preallocated_and_trimmed_when_the_next_begins() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), 300);
+    append_each(&mut log, 1..=3);
+    let first = &segment_files(dir.path())[0];
+    let written = frame_offset(1, 4);
+    assert!(fs::metadata(first).unwrap().len() > written, "the active segment has room ahead of its records");
+    append_each(&mut log, 4..=40);
+    let files = segment_files(dir.path());
+    assert!(files.len() > 2);
+    let next: u64 = file_name(&files[1])[..20].parse().unwrap();
+    assert_eq!(
+        fs::metadata(&files[0]).unwrap().len(),
+        frame_offset(1, next),
+        "a finished segment ends with its last record, not with zeros"
+    );
+    drop(log);
+    let (log, recovery) = open(dir.path(), 300);
+    assert_eq!(recovery.truncation, None);
+    assert_eq!(read_all(&log, 0), expected(1..=40));
+}
+
+#[test]
+fn an_append_cut_short_by_preallocated_zeros_is_cut_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(dir.path(), ONE_SEGMENT);
+    append_all(&mut log, 1..=4);
+    append_all(&mut log, 5..=8);
+    drop(log);
+    // A crash after the first frames of the second append reached the disk: zeros where the
+    // rest should be.
+    let segment = &segment_files(dir.path())[0];
+    let mut data = fs::read(segment).unwrap();
+    let cut = frame_offset(1, 7) as usize;
+    data[cut..].fill(0);
+    fs::write(segment, &data).unwrap();
+    let (log, recovery) = open(dir.path(), ONE_SEGMENT);
+    let truncation = recovery.truncation.expect("the torn append is cut");
+    assert_eq!(truncation.offset, frame_offset(1, 5));
+    assert!(truncation.reason.contains("only zero bytes follow"), "{}", truncation.reason);
+    assert_eq!(read_all(&log, 0), expected(1..=4));
 }
 
 #[test]
@@ -514,6 +565,8 @@ fn out_of_order_segments_are_corruption() {
     append_each(&mut log, 1..=40);
     drop(log);
     let files = segment_files(dir.path());
+    // The copy below makes the last segment an earlier one; it must end like one.
+    file_len(files.last().unwrap());
     // A copy of the first segment sorted after the others: valid frames, wrong order.
     fs::copy(&files[0], dir.path().join("09999999999999999999.log")).unwrap();
     let err = Log::open(dir.path(), options(300)).unwrap_err();
@@ -526,6 +579,8 @@ fn empty_last_segment_left_by_a_crash_is_removed() {
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
     append_all(&mut log, 1..=5);
     drop(log);
+    // The new file below makes this segment an earlier one; it must end like one.
+    file_len(&segment_files(dir.path())[0]);
     let header = fs::read(&segment_files(dir.path())[0]).unwrap()[..16].to_vec();
     fs::write(dir.path().join("00000000000000000006.log"), &header).unwrap();
 
@@ -546,6 +601,8 @@ fn partial_header_of_last_segment_is_removed() {
     let (mut log, _) = open(dir.path(), ONE_SEGMENT);
     append_all(&mut log, 1..=5);
     drop(log);
+    // The new file below makes this segment an earlier one; it must end like one.
+    file_len(&segment_files(dir.path())[0]);
     let torn = dir.path().join("00000000000000000006.log");
     fs::write(&torn, b"BATON").unwrap();
 

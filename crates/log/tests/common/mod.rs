@@ -68,11 +68,29 @@ pub fn flip_byte(path: &Path, offset: u64) {
     fs::write(path, data).expect("write file");
 }
 
+/// Writes `bytes` right after the segment's last frame, where a crash would have left them.
 pub fn append_bytes(path: &Path, bytes: &[u8]) {
+    file_len(path);
     let mut file = OpenOptions::new().append(true).open(path).expect("open file");
     file.write_all(bytes).expect("append bytes");
 }
 
+/// The segment's length up to its last frame, after cutting off the zero bytes the log writes
+/// ahead of its records: tests that damage a segment's end model a crash at the end of what was
+/// written, and some remove the segment's header-only successor, which makes this segment the
+/// last again.
 pub fn file_len(path: &Path) -> u64 {
-    fs::metadata(path).expect("metadata").len()
+    let data = fs::read(path).expect("read file");
+    let mut end = (SEGMENT_HEADER_LEN as usize).min(data.len());
+    while end + FRAME_HEADER_LEN as usize <= data.len() {
+        let header = &data[end..end + FRAME_HEADER_LEN as usize];
+        if header.iter().all(|&b| b == 0) {
+            break;
+        }
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) & !(1 << 31);
+        end += FRAME_HEADER_LEN as usize + len as usize;
+    }
+    let end = end.min(data.len()) as u64;
+    OpenOptions::new().write(true).open(path).expect("open file").set_len(end).expect("trim file");
+    end
 }
