@@ -21,7 +21,8 @@ pub struct Recovery {
     pub records: u64,
     /// Segment files in the log after recovery.
     pub segments: usize,
-    /// Bytes cut off the end of the last segment (0 when the log was clean).
+    /// Damaged bytes cut off the end of the last segment (0 when the log was clean); zero bytes
+    /// the log had written ahead are not counted.
     pub truncated_bytes: u64,
     /// Details of the cut, when one was made.
     pub truncation: Option<Truncation>,
@@ -33,6 +34,7 @@ pub struct Truncation {
     pub segment: PathBuf,
     /// Byte offset the segment was cut at. The file was deleted when nothing valid remained.
     pub offset: u64,
+    /// As [`Recovery::truncated_bytes`].
     pub bytes: u64,
     pub reason: String,
     pub segment_removed: bool,
@@ -87,7 +89,8 @@ pub(crate) fn recover(dir: &Path) -> Result<(Vec<SegmentState>, Recovery)> {
         let scan = scan_segment(&path, &data, base, prev, is_last)?;
 
         if let Some(torn) = &scan.torn {
-            let bytes = (data.len() - torn.offset) as u64;
+            // The damaged bytes, not the preallocated zeros after them.
+            let bytes = data[torn.offset..].iter().rposition(|&b| b != 0).map_or(0, |last| last + 1) as u64;
             let remove = scan.records == 0;
             if remove {
                 fs::remove_file(&path).map_err(io_err("remove torn log segment", &path))?;

@@ -416,6 +416,7 @@ fn an_append_cut_short_by_preallocated_zeros_is_cut_whole() {
     let truncation = recovery.truncation.expect("the torn append is cut");
     assert_eq!(truncation.offset, frame_offset(1, 5));
     assert!(truncation.reason.contains("only zero bytes follow"), "{}", truncation.reason);
+    assert_eq!(truncation.bytes, frame_offset(1, 7) - frame_offset(1, 5), "the zeros are not counted as damage");
     assert_eq!(read_all(&log, 0), expected(1..=4));
 }
 
