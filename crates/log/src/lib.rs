@@ -81,10 +81,8 @@ pub(crate) struct SegmentState {
 struct Active {
     file: File,
     pending: Vec<u8>,
-    /// Bytes of the segment handed to the OS: where the next write goes.
-    written: u64,
-    /// The file's length: zero bytes from `written` up to here, written ahead (see
-    /// [`PREALLOCATE_BYTES`]).
+    /// The file's length: zero bytes, written ahead (see [`PREALLOCATE_BYTES`]), from where the
+    /// records handed to the OS end up to here.
     allocated: u64,
 }
 
@@ -147,7 +145,7 @@ impl Log {
                     .map_err(io_err("open log segment for appending", &segment.path))?;
                 let allocated = file.metadata().map_err(io_err("read the length of log segment", &segment.path))?.len();
                 file.seek(SeekFrom::Start(segment.len)).map_err(io_err("seek in log segment", &segment.path))?;
-                Some(Active { file, pending: Vec::new(), written: segment.len, allocated: allocated.max(segment.len) })
+                Some(Active { file, pending: Vec::new(), allocated: allocated.max(segment.len) })
             }
             None => None,
         };
@@ -236,7 +234,7 @@ impl Log {
         let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.last_mut()) else {
             return Ok(SyncTicket { file: None, dir: None, base: 0, len: 0, last: None, path: PathBuf::new() });
         };
-        if let Err(error) = flush_pending(active, &segment.path) {
+        if let Err(error) = flush_pending(active, segment) {
             self.poisoned = true;
             return Err(error);
         }
@@ -360,7 +358,7 @@ impl Log {
         segment.last = Some(position);
         self.last_appended = Some(position);
         if active.pending.len() >= WRITE_CHUNK {
-            flush_pending(active, &segment.path)?;
+            flush_pending(active, segment)?;
         }
         Ok(())
     }
@@ -368,11 +366,11 @@ impl Log {
     /// Starts a new segment whose first record will be `first_position`.
     fn roll(&mut self, first_position: u64) -> Result<()> {
         if let (Some(mut active), Some(segment)) = (self.active.take(), self.segments.last_mut()) {
-            flush_pending(&mut active, &segment.path)?;
+            flush_pending(&mut active, segment)?;
             // Only the last segment may end in preallocated zeros (recovery refuses damage in
             // any other), so the old one loses them before the new file exists.
-            if active.allocated > active.written {
-                active.file.set_len(active.written).map_err(io_err("trim log segment", &segment.path))?;
+            if active.allocated > segment.len {
+                active.file.set_len(segment.len).map_err(io_err("trim log segment", &segment.path))?;
             }
             // The old segment must be durable before the new file can exist: recovery treats
             // damage in any segment but the last as corruption, so a crash must never leave an
@@ -388,7 +386,7 @@ impl Log {
             OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_err("create log segment", &path))?;
         let mut pending = Vec::with_capacity(64 << 10);
         pending.extend_from_slice(&segment_header());
-        self.active = Some(Active { file, pending, written: 0, allocated: 0 });
+        self.active = Some(Active { file, pending, allocated: 0 });
         self.segments.push(SegmentState {
             base: first_position,
             path,
@@ -405,7 +403,7 @@ impl Log {
         let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.last_mut()) else {
             return Ok(());
         };
-        flush_pending(active, &segment.path)?;
+        flush_pending(active, segment)?;
         if self.options.fsync {
             active.file.sync_data().map_err(io_err("sync log segment", &segment.path))?;
             if self.dir_dirty {
@@ -419,25 +417,27 @@ impl Log {
     }
 }
 
-fn flush_pending(active: &mut Active, path: &Path) -> Result<()> {
+/// Hands the pending frames of `segment` (the active one) to the OS.
+fn flush_pending(active: &mut Active, segment: &SegmentState) -> Result<()> {
     if active.pending.is_empty() {
         return Ok(());
     }
-    // The file's offset stays at `written`: only the preallocation moves it, and puts it back.
-    let end = active.written + active.pending.len() as u64;
+    let path = &segment.path;
+    // `segment.len` counts the pending frames too; the file's offset stays where they begin:
+    // only the preallocation moves it, and puts it back.
+    let (start, end) = (segment.len - active.pending.len() as u64, segment.len);
     if end > active.allocated {
         let target = end.next_multiple_of(PREALLOCATE_BYTES);
         let zeros = vec![0u8; (target - end) as usize];
         let preallocate = |file: &mut File| {
             file.seek(SeekFrom::Start(end))?;
             file.write_all(&zeros)?;
-            file.seek(SeekFrom::Start(active.written)).map(|_| ())
+            file.seek(SeekFrom::Start(start)).map(|_| ())
         };
         preallocate(&mut active.file).map_err(io_err("preallocate log segment", path))?;
         active.allocated = target;
     }
     active.file.write_all(&active.pending).map_err(io_err("write log segment", path))?;
-    active.written = end;
     active.pending.clear();
     Ok(())
 }
