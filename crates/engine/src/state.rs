@@ -403,8 +403,13 @@ impl State {
 
     /// Whether any job of `job_type` can be activated now.
     pub fn has_activatable(&self, job_type: &str) -> bool {
+        self.activatable_count(job_type, 1) > 0
+    }
+
+    /// How many jobs of `job_type` can be activated now, counting no further than `at_most`.
+    pub fn activatable_count(&self, job_type: &str, at_most: usize) -> usize {
         let from: (Arc<str>, i64) = (Arc::from(job_type), i64::MIN);
-        self.activatable.range(from..).next().is_some_and(|(t, _)| &**t == job_type)
+        self.activatable.range(from..).take_while(|(t, _)| &**t == job_type).take(at_most).count()
     }
 
     /// Keys of buffered messages with this name and correlation key, oldest first.

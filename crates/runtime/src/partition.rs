@@ -402,10 +402,11 @@ impl Partition {
         for job_type in job_types {
             // Each push takes at least one job; the bound only guards against a surprise.
             for _ in 0..64 {
-                if !self.engine.state().has_activatable(&job_type) {
+                let activatable = self.engine.state().activatable_count(&job_type, crate::streams::PUSH_MAX);
+                if activatable == 0 {
                     break;
                 }
-                let Some((target, permits)) = self.streams.reserve(&job_type) else {
+                let Some((target, permits)) = self.streams.reserve(&job_type, activatable) else {
                     break;
                 };
                 let sender = target.sender.clone();

@@ -47,14 +47,17 @@ impl JobStreams {
         StreamGuard { streams: self.clone(), job_type, id }
     }
 
-    /// A stream of `job_type` with room, taken in turn, and the room reserved in it (at most
-    /// [`PUSH_MAX`] jobs): reserved at once, so that batches still syncing count against it.
-    pub fn reserve(&self, job_type: &str) -> Option<(StreamTarget, Vec<OwnedPermit<ActivatedJob>>)> {
+    /// A stream of `job_type` with room, taken in turn, and the room reserved in it for `jobs`
+    /// jobs (at most [`PUSH_MAX`]): reserved at once, so that batches still syncing count against
+    /// it. No more than the jobs at hand: room held for jobs that do not exist would leave the
+    /// next batch's jobs without a stream until this batch is durable.
+    pub fn reserve(&self, job_type: &str, jobs: usize) -> Option<(StreamTarget, Vec<OwnedPermit<ActivatedJob>>)> {
         let streams = self.lock();
         let open = streams.get(job_type)?;
         let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize;
         (0..open.len()).map(|i| &open[(turn + i) % open.len()].1).find_map(|target| {
-            let permits: Vec<_> = (0..PUSH_MAX).map_while(|_| target.sender.clone().try_reserve_owned().ok()).collect();
+            let permits: Vec<_> =
+                (0..jobs.min(PUSH_MAX)).map_while(|_| target.sender.clone().try_reserve_owned().ok()).collect();
             (!permits.is_empty()).then(|| (target.clone(), permits))
         })
     }
