@@ -24,6 +24,7 @@ pub mod snapshot;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use error::{Error, Result};
 pub use format::MAX_PAYLOAD_BYTES;
@@ -79,7 +80,8 @@ pub(crate) struct SegmentState {
 
 #[derive(Debug)]
 struct Active {
-    file: File,
+    /// Shared with the sync tickets, which sync through it on another thread.
+    file: Arc<File>,
     pending: Vec<u8>,
     /// The file's length: zero bytes, written ahead (see [`PREALLOCATE_BYTES`]), from where the
     /// records handed to the OS end up to here.
@@ -90,7 +92,7 @@ struct Active {
 /// handle, so it can run on any thread) and of the directory when a segment was created.
 #[derive(Debug)]
 pub struct SyncTicket {
-    file: Option<File>,
+    file: Option<Arc<File>>,
     dir: Option<PathBuf>,
     base: u64,
     len: u64,
@@ -145,7 +147,7 @@ impl Log {
                     .map_err(io_err("open log segment for appending", &segment.path))?;
                 let allocated = file.metadata().map_err(io_err("read the length of log segment", &segment.path))?.len();
                 file.seek(SeekFrom::Start(segment.len)).map_err(io_err("seek in log segment", &segment.path))?;
-                Some(Active { file, pending: Vec::new(), allocated: allocated.max(segment.len) })
+                Some(Active { file: Arc::new(file), pending: Vec::new(), allocated: allocated.max(segment.len) })
             }
             None => None,
         };
@@ -238,17 +240,7 @@ impl Log {
             self.poisoned = true;
             return Err(error);
         }
-        let file = if self.options.fsync {
-            match active.file.try_clone() {
-                Ok(file) => Some(file),
-                Err(source) => {
-                    self.poisoned = true;
-                    return Err(Error::Io { action: "duplicate the handle of", path: segment.path.clone(), source });
-                }
-            }
-        } else {
-            None
-        };
+        let file = self.options.fsync.then(|| active.file.clone());
         let dir = (self.options.fsync && self.dir_dirty).then(|| self.dir.clone());
         self.dir_dirty = false;
         Ok(SyncTicket {
@@ -386,7 +378,7 @@ impl Log {
             OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_err("create log segment", &path))?;
         let mut pending = Vec::with_capacity(64 << 10);
         pending.extend_from_slice(&segment_header());
-        self.active = Some(Active { file, pending, allocated: 0 });
+        self.active = Some(Active { file: Arc::new(file), pending, allocated: 0 });
         self.segments.push(SegmentState {
             base: first_position,
             path,
@@ -429,15 +421,15 @@ fn flush_pending(active: &mut Active, segment: &SegmentState) -> Result<()> {
     if end > active.allocated {
         let target = end.next_multiple_of(PREALLOCATE_BYTES);
         let zeros = vec![0u8; (target - end) as usize];
-        let preallocate = |file: &mut File| {
+        let preallocate = |mut file: &File| {
             file.seek(SeekFrom::Start(end))?;
             file.write_all(&zeros)?;
             file.seek(SeekFrom::Start(start)).map(|_| ())
         };
-        preallocate(&mut active.file).map_err(io_err("preallocate log segment", path))?;
+        preallocate(&active.file).map_err(io_err("preallocate log segment", path))?;
         active.allocated = target;
     }
-    active.file.write_all(&active.pending).map_err(io_err("write log segment", path))?;
+    (&*active.file).write_all(&active.pending).map_err(io_err("write log segment", path))?;
     active.pending.clear();
     Ok(())
 }
