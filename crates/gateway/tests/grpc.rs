@@ -376,6 +376,37 @@ async fn cancel_set_variables_and_stream() {
 const SHIPPING_DMN: &str = include_str!("../../engine/tests/fixtures/shipping.dmn");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_stream_takes_jobs_waiting_before_it_opened_and_leaves_none_behind() {
+    let server = Server::start(1).await;
+    let mut client = server.client().await;
+    deploy(&mut client, "order.bpmn", ORDER).await;
+    let waiting = create(&mut client, "order", "{}").await;
+
+    let request = proto::StreamActivatedJobsRequest {
+        r#type: "reserve".to_string(),
+        worker: "streamer".to_string(),
+        timeout: 60_000,
+        ..Default::default()
+    };
+    let mut stream = client.stream_activated_jobs(request).await.unwrap().into_inner();
+    let job = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("the waiting job reaches the stream in time")
+        .unwrap()
+        .expect("stream stays open");
+    assert_eq!((job.process_instance_key, job.worker.as_str()), (waiting, "streamer"));
+    complete(&mut client, job.key, "").await;
+
+    // Once the worker has gone, its stream takes nothing: a job pushed to it just before it
+    // closed goes back, untouched, to whoever activates jobs of the type.
+    drop(stream);
+    let later = create(&mut client, "order", "{}").await;
+    let job = activate_one(&mut client, "reserve").await;
+    assert_eq!((job.process_instance_key, job.retries, job.worker.as_str()), (later, 3, "test"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decisions_deploy_and_evaluate() {
     let server = Server::start(2).await;
     let mut client = server.client().await;
