@@ -123,6 +123,29 @@ async fn activate_one(client: &mut GatewayClient<Channel>, job_type: &str) -> pr
     jobs.remove(0)
 }
 
+async fn open_stream(
+    client: &mut GatewayClient<Channel>,
+    job_type: &str,
+    worker: &str,
+) -> tonic::Streaming<proto::ActivatedJob> {
+    let request = proto::StreamActivatedJobsRequest {
+        r#type: job_type.to_string(),
+        worker: worker.to_string(),
+        timeout: 60_000,
+        ..Default::default()
+    };
+    client.stream_activated_jobs(request).await.expect("opens a job stream").into_inner()
+}
+
+/// The next job the stream delivers, within 10 s.
+async fn next_job(stream: &mut tonic::Streaming<proto::ActivatedJob>) -> proto::ActivatedJob {
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("a job reaches the stream in time")
+        .expect("the stream does not fail")
+        .expect("the stream stays open")
+}
+
 async fn complete(client: &mut GatewayClient<Channel>, key: i64, variables: &str) {
     let request = proto::CompleteJobRequest { job_key: key, variables: variables.to_string(), result: None };
     client.complete_job(request).await.expect("completes");
@@ -340,19 +363,9 @@ async fn cancel_set_variables_and_stream() {
     let mut client = server.client().await;
     deploy(&mut client, "order.bpmn", ORDER).await;
 
-    let request = proto::StreamActivatedJobsRequest {
-        r#type: "reserve".to_string(),
-        worker: "streamer".to_string(),
-        timeout: 60_000,
-        ..Default::default()
-    };
-    let mut stream = client.stream_activated_jobs(request).await.unwrap().into_inner();
+    let mut stream = open_stream(&mut client, "reserve", "streamer").await;
     let instance = create(&mut client, "order", r#"{"a": 1}"#).await;
-    let job = tokio::time::timeout(Duration::from_secs(10), stream.message())
-        .await
-        .expect("a job is pushed in time")
-        .unwrap()
-        .expect("stream stays open");
+    let job = next_job(&mut stream).await;
     assert_eq!(job.process_instance_key, instance);
     assert_eq!(job.worker, "streamer");
     drop(stream);
@@ -382,18 +395,8 @@ async fn a_job_stream_takes_jobs_waiting_before_it_opened_and_leaves_none_behind
     deploy(&mut client, "order.bpmn", ORDER).await;
     let waiting = create(&mut client, "order", "{}").await;
 
-    let request = proto::StreamActivatedJobsRequest {
-        r#type: "reserve".to_string(),
-        worker: "streamer".to_string(),
-        timeout: 60_000,
-        ..Default::default()
-    };
-    let mut stream = client.stream_activated_jobs(request).await.unwrap().into_inner();
-    let job = tokio::time::timeout(Duration::from_secs(10), stream.message())
-        .await
-        .expect("the waiting job reaches the stream in time")
-        .unwrap()
-        .expect("stream stays open");
+    let mut stream = open_stream(&mut client, "reserve", "streamer").await;
+    let job = next_job(&mut stream).await;
     assert_eq!((job.process_instance_key, job.worker.as_str()), (waiting, "streamer"));
     complete(&mut client, job.key, "").await;
 
