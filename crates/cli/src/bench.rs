@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::Code;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::Failure;
@@ -383,7 +384,9 @@ impl Engine {
 
     async fn connect(&self) -> anyhow::Result<GatewayClient<Channel>> {
         let channel = self.endpoint.connect().await.context("cannot connect to the benchmark's own gateway")?;
-        Ok(GatewayClient::new(channel))
+        // Like the gRPC libraries of real Zeebe clients (Java, Go, grpc-js, grpcio), which all
+        // tell the server they would take gzipped answers.
+        Ok(GatewayClient::new(channel).accept_compressed(CompressionEncoding::Gzip))
     }
 
     /// Sum of the partitions' last log positions: positions count records, so the difference

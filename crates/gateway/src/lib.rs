@@ -55,14 +55,14 @@ async fn router_stopping(broker: Broker, config: GatewayConfig, stopping: watch:
     // "" is the whole server; clients that check overall health ask for it.
     reporter.set_service_status("", ServingStatus::Serving).await;
     reporter.set_service_status(GATEWAY_SERVICE_NAME, ServingStatus::Serving).await;
-    // The Camunda JS SDK gzips its requests; answers are compressed only for clients that ask.
+    // Requests may come gzipped (the Camunda JS SDK gzips its requests). Answers never are, as
+    // from Zeebe's gateway: every common gRPC library says it would take gzip, so compressing
+    // whenever a client allows it meant compressing every small answer, for nothing.
     let gateway =
         proto::gateway_server::GatewayServer::new(GatewayService::new(broker.clone(), config).with_shutdown(stopping))
-            .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip);
-    let admin = admin::admin_server::AdminServer::new(AdminService::new(broker))
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip);
+            .accept_compressed(CompressionEncoding::Gzip);
+    let admin =
+        admin::admin_server::AdminServer::new(AdminService::new(broker)).accept_compressed(CompressionEncoding::Gzip);
     Server::builder().add_service(health).add_service(gateway).add_service(admin)
 }
 
