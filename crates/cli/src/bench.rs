@@ -24,7 +24,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic::codec::CompressionEncoding;
@@ -51,6 +51,12 @@ const INCIDENT_CHECK: Duration = Duration::from_millis(250);
 /// Connections the drivers spread over: one HTTP/2 connection is served by one task, so a
 /// single one would cap the gateway at one core however many drivers there are.
 const DRIVER_CONNECTIONS_MAX: u32 = 4;
+
+/// Jobs a long-polling worker holds at once, as the Java client's default `maxJobsActive`.
+const POLL_JOBS_MAX: usize = 32;
+
+/// How long one ActivateJobs long poll waits for jobs.
+const POLL_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -92,6 +98,10 @@ pub struct BenchArgs {
     /// no protobuf) instead of through the gRPC gateway as real Zeebe clients do.
     #[arg(long)]
     pub embedded: bool,
+    /// Workers take jobs with ActivateJobs long polls (what the Java client and pyzeebe do by
+    /// default) instead of a StreamActivatedJobs stream.
+    #[arg(long, conflicts_with = "embedded")]
+    pub poll: bool,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), Failure> {
@@ -119,6 +129,7 @@ struct Plan {
     stop: Stop,
     storage: Storage,
     embedded: bool,
+    poll: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -177,6 +188,7 @@ impl Plan {
             stop,
             storage,
             embedded: args.embedded,
+            poll: args.poll,
         })
     }
 
@@ -268,6 +280,7 @@ impl Report {
             "concurrency": plan.concurrency,
             "durable": plan.durable(),
             "embedded": plan.embedded,
+            "job_delivery": if plan.poll { "poll" } else { "stream" },
             "partitions": plan.partitions,
             "instances_per_s": round(self.instances_per_s()),
             "p50_ms": round(self.percentile_ms(0.50)),
@@ -295,7 +308,7 @@ impl Report {
         format!(
             "model        {} (process {}, job types: {job_types})\n\
              engine       {storage}, {} partition(s), {access}\n\
-             load         {} concurrent instances (create with result), one streaming worker per job type\n\
+             load         {} concurrent instances (create with result), one {} worker per job type\n\
              completed    {} instances in {:.2} s ({} back-pressure retries)\n\
              throughput   {:.0} instances/s, {:.0} records/s\n\
              latency      p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean {:.2} ms",
@@ -303,6 +316,7 @@ impl Report {
             plan.process_id,
             plan.partitions,
             plan.concurrency,
+            if plan.poll { "long-polling" } else { "streaming" },
             self.completed,
             self.elapsed.as_secs_f64(),
             self.backpressure_retries,
@@ -476,8 +490,14 @@ async fn load(engine: &Engine, args: &BenchArgs, plan: &Plan) -> anyhow::Result<
         let job_type = job_type.clone();
         let variables: Arc<str> = Arc::from(plan.job_variables.as_str());
         let shared = shared.clone();
+        let poll = plan.poll;
         workers.push(tokio::spawn(async move {
-            if let Err(error) = work(client, &job_type, variables, &shared).await {
+            let worked = if poll {
+                work_polling(client, &job_type, variables, &shared).await
+            } else {
+                work(client, &job_type, variables, &shared).await
+            };
+            if let Err(error) = worked {
                 shared.fail(format!("worker for job type '{job_type}': {error:#}"));
             }
         }));
@@ -873,15 +893,75 @@ async fn work(
             Ok(None) => bail!("the engine closed the job stream"),
             Err(status) => bail!("the job stream failed: {status}"),
         };
-        let client = client.clone();
-        let variables = variables.clone();
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            if let Err(error) = complete(client, job.key, &variables, &shared).await {
-                shared.fail(error);
-            }
-        });
+        spawn_completion(&client, job.key, &variables, shared, ());
     }
+}
+
+/// Takes the jobs of one type with ActivateJobs long polls, one poll at a time, holding at most
+/// [`POLL_JOBS_MAX`] jobs (the Java client's default), and completes each in its own task.
+async fn work_polling(
+    mut client: GatewayClient<Channel>,
+    job_type: &str,
+    variables: Arc<str>,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<()> {
+    let mut stopping = shared.stopping.subscribe();
+    let room = Arc::new(Semaphore::new(POLL_JOBS_MAX));
+    loop {
+        let first = tokio::select! {
+            permit = room.clone().acquire_owned() => permit.context("the worker's job limit closed")?,
+            _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let mut held = vec![first];
+        while let Ok(permit) = room.clone().try_acquire_owned() {
+            held.push(permit);
+        }
+        let request = proto::ActivateJobsRequest {
+            r#type: job_type.to_string(),
+            worker: "baton-bench".to_string(),
+            timeout: millis(JOB_TIMEOUT),
+            max_jobs_to_activate: i32::try_from(held.len()).unwrap_or(i32::MAX),
+            fetch_variable: Vec::new(),
+            request_timeout: millis(POLL_TIMEOUT),
+            tenant_ids: Vec::new(),
+        };
+        let answer = tokio::select! {
+            answer = client.activate_jobs(request) => answer,
+            _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let mut batches = answer.map_err(|status| anyhow!("activating jobs failed: {status}"))?.into_inner();
+        loop {
+            let batch = tokio::select! {
+                batch = batches.message() => batch,
+                _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+            };
+            let Some(batch) = batch.map_err(|status| anyhow!("activating jobs failed: {status}"))? else {
+                break;
+            };
+            for job in batch.jobs {
+                // The engine never hands out more than asked for; a permit per job in hand.
+                spawn_completion(&client, job.key, &variables, shared, held.pop());
+            }
+        }
+    }
+}
+
+/// Completes a job in a task of its own; `held` (room in the worker's job limit) is let go once
+/// the completion is answered.
+fn spawn_completion<H: Send + 'static>(
+    client: &GatewayClient<Channel>,
+    job_key: i64,
+    variables: &Arc<str>,
+    shared: &Arc<Shared>,
+    held: H,
+) {
+    let (client, variables, shared) = (client.clone(), variables.clone(), shared.clone());
+    tokio::spawn(async move {
+        if let Err(error) = complete(client, job_key, &variables, &shared).await {
+            shared.fail(error);
+        }
+        drop(held);
+    });
 }
 
 async fn complete(
