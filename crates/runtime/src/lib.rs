@@ -909,7 +909,7 @@ fn recover(
     };
     let log_options = baton_log::Options { segment_bytes_max: options.log_segment_bytes, fsync: options.fsync };
     let export_from = exporter.as_ref().map(FileExporter::acknowledged);
-    // Records the exporter has not acknowledged go to it again, in batches like live ones.
+    // Records the exporter has not acknowledged go to it again, `EXPORT_REPLAY_BATCH` at a time.
     let mut pending: Vec<Arc<Record>> = Vec::new();
     let (storage, recovered) =
         Storage::open(&data_dir.join(format!("partition-{id}")), id, log_options, export_from, |record| {
