@@ -60,7 +60,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let grpc_server = tokio::spawn(baton_gateway::serve_on(broker.clone(), config, grpc, stopped(stopping.clone())));
     // The REST API (with its read model) on the same listener as the health check; it ends its
     // long polls when the stop signal comes, so they do not hold up the drain.
-    let rest_config = baton_rest::Config { shutdown: Some(stopping.clone()), ..baton_rest::Config::default() };
+    let rest_config = baton_rest::Config {
+        shutdown: Some(stopping.clone()),
+        grpc_address: grpc_addr,
+        ..baton_rest::Config::default()
+    };
     let (rest, _read_model) = baton_rest::start(broker.clone(), rest_config);
     let app = rest.route("/health", axum::routing::get(health));
     let http_server =

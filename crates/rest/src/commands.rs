@@ -40,7 +40,7 @@ impl Api {
     }
 
     /// Resolves when the server shuts down; never when no shutdown signal was given.
-    async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         match self.stopping.clone() {
             Some(mut stopping) => {
                 if stopping.wait_for(|stop| *stop).await.is_err() {

@@ -39,8 +39,10 @@ mod extract;
 mod operations;
 mod queries;
 mod read_model;
+mod v2;
 mod wire;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +74,8 @@ pub struct Config {
     /// When it turns true, long polls and awaited results end at once, so a graceful shutdown
     /// of the HTTP server is not held up by them.
     pub shutdown: Option<watch::Receiver<bool>>,
+    /// Where the gRPC gateway listens, for the `/v2/topology` answer.
+    pub grpc_address: SocketAddr,
 }
 
 impl Default for Config {
@@ -82,6 +86,7 @@ impl Default for Config {
             read_model_sync_timeout: Duration::from_secs(5),
             read_model: Limits::default(),
             shutdown: None,
+            grpc_address: SocketAddr::from(([127, 0, 0, 1], 26500)),
         }
     }
 }
@@ -99,6 +104,7 @@ pub(crate) struct Settings {
     long_poll_default: Duration,
     result_timeout_default: Duration,
     read_model_sync_timeout: Duration,
+    grpc_address: (String, u16),
 }
 
 #[derive(OpenApi)]
@@ -173,6 +179,7 @@ pub fn start(broker: Broker, config: Config) -> (axum::Router, ReadModel) {
             long_poll_default: config.long_poll_default,
             result_timeout_default: config.result_timeout_default,
             read_model_sync_timeout: config.read_model_sync_timeout,
+            grpc_address: (config.grpc_address.ip().to_string(), config.grpc_address.port()),
         }),
         stopping: config.shutdown,
     };
@@ -181,6 +188,7 @@ pub fn start(broker: Broker, config: Config) -> (axum::Router, ReadModel) {
     let document: Arc<str> = Arc::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_string()));
     let router =
         routes
+            .merge(v2::routes())
             .route(
                 "/openapi.json",
                 axum::routing::get(move || {

@@ -1,0 +1,402 @@
+//! Camunda's Orchestration Cluster API (`/v2`) over an in-memory broker: the requests exactly
+//! as the Camunda Java client (REST by default since 8.8) and the JS SDK's REST client send
+//! them, and the fields those clients read from the answers.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{Reply, Server, process_xml};
+use serde_json::{Value, json};
+
+const BOUNDARY: &str = "----baton-test-boundary";
+
+/// A `multipart/form-data` deployment as the Java client builds it: one `resources` part per
+/// file, then the tenant.
+fn deployment(files: &[(&str, &str)], tenant: Option<&str>) -> Request<Body> {
+    let mut body = String::new();
+    for (name, content) in files {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"resources\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n{content}\r\n"
+        ));
+    }
+    if let Some(tenant) = tenant {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"tenantId\"\r\n\
+             Content-Type: text/plain; charset=ISO-8859-1\r\n\r\n{tenant}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{BOUNDARY}--\r\n"));
+    Request::builder()
+        .method(Method::POST)
+        .uri("/v2/deployments")
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(body))
+        .expect("request")
+}
+
+async fn deploy(server: &Server, name: &str, xml: &str) -> Value {
+    let reply = server.send(deployment(&[(name, xml)], Some("<default>"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.content_type, "application/json");
+    reply.json()
+}
+
+async fn create(server: &Server, body: Value) -> Value {
+    let reply = server.post("/v2/process-instances", body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()
+}
+
+/// Activates without waiting, as a poll that finds jobs does.
+async fn activate(server: &Server, job_type: &str) -> Vec<Value> {
+    let reply = server
+        .post(
+            "/v2/jobs/activation",
+            json!({"type": job_type, "maxJobsToActivate": 32, "timeout": 300_000, "worker": "default",
+                   "requestTimeout": -1, "tenantIds": ["<default>"]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["jobs"].as_array().expect("jobs").clone()
+}
+
+fn no_content(reply: &Reply) {
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    assert!(reply.bytes.is_empty(), "{}", reply.text());
+}
+
+fn is_key(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| text.parse::<i64>().is_ok_and(|key| key > 0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_java_client_deploys_starts_an_instance_and_works_its_jobs() {
+    let server = Server::new(2);
+
+    let topology = server.get("/v2/topology").await.json();
+    assert_eq!(topology["partitionsCount"], 2);
+    assert_eq!(topology["clusterSize"], 1);
+    assert_eq!(
+        topology["brokers"][0]["partitions"][1],
+        json!({"partitionId": 2, "role": "leader", "health": "healthy"})
+    );
+    assert!(topology["gatewayVersion"].as_str().unwrap().starts_with("8."), "{topology}");
+    let status = server.get("/v2/status").await;
+    no_content(&status);
+
+    let deployed = deploy(&server, "order.bpmn", &process_xml("order", &["charge", "ship"])).await;
+    assert!(is_key(&deployed["deploymentKey"]), "{deployed}");
+    assert_eq!(deployed["tenantId"], "<default>");
+    let process = &deployed["deployments"][0]["processDefinition"];
+    assert_eq!(process["processDefinitionId"], "order");
+    assert_eq!(process["processDefinitionVersion"], 1);
+    assert_eq!(process["resourceName"], "order.bpmn");
+    assert_eq!(process["tenantId"], "<default>");
+    assert!(is_key(&process["processDefinitionKey"]), "{deployed}");
+
+    let created = create(
+        &server,
+        json!({"processDefinitionId": "order", "processDefinitionVersion": -1, "tenantId": "<default>",
+               "variables": {"amount": 42}}),
+    )
+    .await;
+    assert!(is_key(&created["processInstanceKey"]), "{created}");
+    assert_eq!(created["processDefinitionKey"], process["processDefinitionKey"]);
+    assert_eq!(created["processDefinitionId"], "order");
+    assert_eq!(created["processDefinitionVersion"], 1);
+    assert_eq!(created["tenantId"], "<default>");
+    assert_eq!(created["variables"], json!({}));
+
+    let jobs = activate(&server, "charge").await;
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert!(is_key(&job["jobKey"]), "{job}");
+    assert_eq!(job["type"], "charge");
+    assert_eq!(job["processDefinitionId"], "order");
+    assert_eq!(job["processDefinitionVersion"], 1);
+    assert_eq!(job["processInstanceKey"], created["processInstanceKey"]);
+    assert_eq!(job["processDefinitionKey"], created["processDefinitionKey"]);
+    assert!(is_key(&job["elementInstanceKey"]), "{job}");
+    assert_eq!(job["elementId"], "task_1");
+    assert_eq!(job["customHeaders"], json!({}));
+    assert_eq!(job["worker"], "default");
+    assert_eq!(job["retries"], 3);
+    assert!(job["deadline"].as_i64().unwrap() > 0, "{job}");
+    assert_eq!(job["variables"], json!({"amount": 42}));
+    assert_eq!(job["tenantId"], "<default>");
+    assert_eq!(job["kind"], "BPMN_ELEMENT");
+    assert_eq!(job["listenerEventType"], "UNSPECIFIED");
+    // Activated jobs are locked: a second poll does not get it again.
+    assert!(activate(&server, "charge").await.is_empty());
+
+    let key = job["jobKey"].as_str().unwrap();
+    no_content(&server.post(&format!("/v2/jobs/{key}/completion"), json!({"variables": {"charged": true}})).await);
+    let again = server.post(&format!("/v2/jobs/{key}/completion"), json!({})).await;
+    assert_eq!(again.problem(StatusCode::NOT_FOUND)["title"], "NOT_FOUND");
+
+    // The Java client's job worker long-polls (requestTimeout 10 s): the answer comes when the
+    // job does, well before the poll would end.
+    let poll = server.post(
+        "/v2/jobs/activation",
+        json!({"type": "ship", "maxJobsToActivate": 32, "timeout": 300_000, "worker": "java",
+               "requestTimeout": 10_000, "tenantIds": ["<default>"], "fetchVariable": ["charged"]}),
+    );
+    let polled = tokio::time::timeout(Duration::from_secs(5), poll).await.expect("the long poll answers with the job");
+    let jobs = polled.json()["jobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["variables"], json!({"charged": true}), "fetchVariable limits the variables");
+    assert_eq!(jobs[0]["worker"], "java");
+    // An empty body (the JS SDK sends none) completes without variables.
+    let ship = jobs[0]["jobKey"].as_str().unwrap();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v2/jobs/{ship}/completion"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    no_content(&server.send(request).await);
+
+    // The instance is gone from the runtime state: cancelling it finds nothing.
+    let instance = created["processInstanceKey"].as_str().unwrap();
+    let cancel = server.post(&format!("/v2/process-instances/{instance}/cancellation"), json!({})).await;
+    cancel.problem(StatusCode::NOT_FOUND);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_awaited_creation_answers_with_the_final_variables() {
+    let server = Server::new(1);
+    let deployed = deploy(&server, "one.bpmn", &process_xml("one", &["work"])).await;
+    let definition = deployed["deployments"][0]["processDefinition"]["processDefinitionKey"].as_str().unwrap();
+
+    let awaited = server.post(
+        "/v2/process-instances",
+        json!({"processDefinitionKey": definition, "awaitCompletion": true, "requestTimeout": 10_000,
+               "variables": {"a": 1}, "fetchVariables": ["b"]}),
+    );
+    let worker = async {
+        loop {
+            let jobs = activate(&server, "work").await;
+            if let Some(job) = jobs.first() {
+                let key = job["jobKey"].as_str().unwrap();
+                no_content(&server.post(&format!("/v2/jobs/{key}/completion"), json!({"variables": {"b": 2}})).await);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let (reply, ()) = tokio::join!(awaited, worker);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let result = reply.json();
+    assert_eq!(result["variables"], json!({"b": 2}));
+    assert_eq!(result["processDefinitionKey"], definition);
+    assert_eq!(result["processDefinitionId"], "one");
+
+    // Not completed in time: 504 with a problem.
+    let late = server
+        .post(
+            "/v2/process-instances",
+            json!({"processDefinitionId": "one", "awaitCompletion": true, "requestTimeout": 50}),
+        )
+        .await;
+    late.problem(StatusCode::GATEWAY_TIMEOUT);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_problems_and_change_nothing() {
+    let server = Server::new(1);
+    deploy(&server, "one.bpmn", &process_xml("one", &["work"])).await;
+
+    let unknown = server.post("/v2/process-instances", json!({"processDefinitionId": "nope"})).await;
+    let problem = unknown.problem(StatusCode::NOT_FOUND);
+    assert!(problem["detail"].as_str().unwrap().contains("nope"), "{problem}");
+    let neither = server.post("/v2/process-instances", json!({"variables": {}})).await;
+    let problem = neither.problem(StatusCode::BAD_REQUEST);
+    assert_eq!(problem["title"], "INVALID_ARGUMENT");
+    assert!(problem["detail"].as_str().unwrap().contains("processDefinitionId"), "{problem}");
+    let tenant = server.post("/v2/process-instances", json!({"processDefinitionId": "one", "tenantId": "acme"})).await;
+    assert!(tenant.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("'acme'"));
+    let not_object =
+        server.post("/v2/process-instances", json!({"processDefinitionId": "one", "variables": [1]})).await;
+    not_object.problem(StatusCode::BAD_REQUEST);
+    let blank_type =
+        server.post("/v2/jobs/activation", json!({"type": " ", "maxJobsToActivate": 1, "timeout": 1000})).await;
+    assert_eq!(blank_type.problem(StatusCode::BAD_REQUEST)["detail"], "No type provided.");
+    let no_timeout =
+        server.post("/v2/jobs/activation", json!({"type": "work", "maxJobsToActivate": 1, "timeout": 0})).await;
+    assert!(no_timeout.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("timeout"));
+    let bad_key = server.post("/v2/jobs/abc/completion", json!({})).await;
+    bad_key.problem(StatusCode::BAD_REQUEST);
+    let no_code = server.post("/v2/jobs/2251799813685249/error", json!({"errorMessage": "x"})).await;
+    assert_eq!(no_code.problem(StatusCode::BAD_REQUEST)["detail"], "No errorCode provided.");
+
+    // A deployment that is not multipart, that has no files, or with a broken model.
+    let json_deploy = server.post("/v2/deployments", json!({"resources": []})).await;
+    json_deploy.problem(StatusCode::BAD_REQUEST);
+    let empty = server.send(deployment(&[], Some("<default>"))).await;
+    assert_eq!(empty.problem(StatusCode::BAD_REQUEST)["detail"], "No resources provided.");
+    let broken = server
+        .send(deployment(&[("fine.bpmn", &process_xml("fine", &["x"])), ("broken.bpmn", "<bpmn:definitions")], None))
+        .await;
+    let problem = broken.problem(StatusCode::BAD_REQUEST);
+    assert!(problem["detail"].as_str().unwrap().contains("broken.bpmn"), "{problem}");
+    // All or nothing: the valid file of the refused deployment was not deployed either.
+    let fine = server.post("/v2/process-instances", json!({"processDefinitionId": "fine"})).await;
+    fine.problem(StatusCode::NOT_FOUND);
+
+    // Nothing above created an instance or a job.
+    assert!(activate(&server, "work").await.is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_incidents_retries_and_errors() {
+    let server = Server::new(1);
+    let xml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures/events.bpmn")).unwrap();
+    deploy(&server, "events.bpmn", &xml).await;
+    deploy(&server, "one.bpmn", &process_xml("one", &["work"])).await;
+
+    let created = create(&server, json!({"processDefinitionId": "one"})).await;
+    let instance = created["processInstanceKey"].as_str().unwrap().to_string();
+    let job = activate(&server, "work").await.remove(0);
+    let key = job["jobKey"].as_str().unwrap().to_string();
+    // The JS SDK repeats the job key in the body; it is ignored.
+    no_content(
+        &server
+            .post(
+                &format!("/v2/jobs/{key}/failure"),
+                json!({"jobKey": key, "retries": 0, "errorMessage": "card declined", "retryBackOff": 0}),
+            )
+            .await,
+    );
+    let detail = server.get(&format!("/v1/process-instances/{instance}")).await.json();
+    let incident = detail["incidents"][0]["incidentKey"].as_str().expect("an incident").to_string();
+    assert_eq!(detail["incidents"][0]["errorMessage"], "card declined");
+
+    // Resolving while the job has no retries is refused; the update comes first. The JS SDK
+    // sends the update without the changeset wrapper.
+    let zero = server.call(Method::PATCH, &format!("/v2/jobs/{key}"), Some(json!({"changeset": {"retries": 0}}))).await;
+    zero.problem(StatusCode::BAD_REQUEST);
+    no_content(
+        &server.call(Method::PATCH, &format!("/v2/jobs/{key}"), Some(json!({"changeset": {"retries": 2}}))).await,
+    );
+    no_content(&server.call(Method::PATCH, &format!("/v2/jobs/{key}"), Some(json!({"retries": 3}))).await);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v2/incidents/{incident}/resolution"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    no_content(&server.send(request).await);
+    let again = activate(&server, "work").await;
+    assert_eq!(again[0]["jobKey"], key.as_str());
+    assert_eq!(again[0]["retries"], 3);
+
+    // A BPMN error thrown by the worker is caught by the boundary event.
+    let created = create(&server, json!({"processDefinitionId": "e2e_error"})).await;
+    let risky = activate(&server, "e2e-risky").await.remove(0);
+    let risky_key = risky["jobKey"].as_str().unwrap();
+    no_content(
+        &server
+            .post(
+                &format!("/v2/jobs/{risky_key}/error"),
+                json!({"errorCode": "DECLINED", "errorMessage": "no funds", "variables": {"reason": "funds"}}),
+            )
+            .await,
+    );
+    let instance = created["processInstanceKey"].as_str().unwrap();
+    let detail = server.get(&format!("/v1/process-instances/{instance}")).await.json();
+    assert_eq!(detail["state"], "COMPLETED", "{detail}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_signals_variables_cancellation_decisions_and_deletion() {
+    let server = Server::new(2);
+    let xml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures/events.bpmn")).unwrap();
+    deploy(&server, "events.bpmn", &xml).await;
+
+    let waiting = create(&server, json!({"processDefinitionId": "e2e_message", "variables": {"orderId": "o-1"}})).await;
+    let instance = waiting["processInstanceKey"].as_str().unwrap().to_string();
+    // Variables by PUT (as specified) and by POST (as the JS SDK sends them).
+    no_content(
+        &server
+            .call(
+                Method::PUT,
+                &format!("/v2/element-instances/{instance}/variables"),
+                Some(json!({"variables": {"x": 1}})),
+            )
+            .await,
+    );
+    no_content(
+        &server.post(&format!("/v2/element-instances/{instance}/variables"), json!({"variables": {"y": 2}})).await,
+    );
+    let missing = server.post(&format!("/v2/element-instances/{instance}/variables"), json!({"local": true})).await;
+    assert_eq!(missing.problem(StatusCode::BAD_REQUEST)["detail"], "No variables provided.");
+    let detail = server.get(&format!("/v1/process-instances/{instance}")).await.json();
+    let names: Vec<&str> =
+        detail["variables"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"x") && names.contains(&"y"), "{detail}");
+
+    let published = server
+        .post(
+            "/v2/messages/publication",
+            json!({"name": "payment-received", "correlationKey": "o-1", "timeToLive": 3_600_000,
+                   "tenantId": "<default>", "variables": {"paid": true}}),
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.text());
+    assert!(is_key(&published.json()["messageKey"]));
+    assert_eq!(published.json()["tenantId"], "<default>");
+    let detail = server.get(&format!("/v1/process-instances/{instance}")).await.json();
+    assert_eq!(detail["state"], "COMPLETED", "{detail}");
+    let nameless = server.post("/v2/messages/publication", json!({"correlationKey": "o-1"})).await;
+    assert_eq!(nameless.problem(StatusCode::BAD_REQUEST)["detail"], "No name provided.");
+
+    let signal = server.post("/v2/signals/broadcast", json!({"signalName": "go", "variables": {}})).await;
+    assert_eq!(signal.status, StatusCode::OK, "{}", signal.text());
+    assert!(is_key(&signal.json()["signalKey"]));
+
+    let another = create(&server, json!({"processDefinitionId": "e2e_message", "variables": {"orderId": "o-2"}})).await;
+    let another = another["processInstanceKey"].as_str().unwrap();
+    no_content(&server.post(&format!("/v2/process-instances/{another}/cancellation"), json!({})).await);
+    let detail = server.get(&format!("/v1/process-instances/{another}")).await.json();
+    assert_eq!(detail["state"], "TERMINATED", "{detail}");
+
+    let dmn = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures/discount.dmn")).unwrap();
+    let deployed = deploy(&server, "discount.dmn", &dmn).await;
+    let decision = &deployed["deployments"][0]["decisionDefinition"];
+    assert_eq!(decision["decisionDefinitionId"], "e2e_discount");
+    assert_eq!(decision["version"], 1);
+    assert!(is_key(&decision["decisionDefinitionKey"]) && is_key(&decision["decisionRequirementsKey"]));
+    let drg = &deployed["deployments"][1]["decisionRequirements"];
+    assert_eq!(drg["resourceName"], "discount.dmn");
+    assert_eq!(drg["decisionRequirementsKey"], decision["decisionRequirementsKey"]);
+
+    let evaluated = server
+        .post(
+            "/v2/decision-definitions/evaluation",
+            json!({"decisionDefinitionId": "e2e_discount", "variables": {"total": 150}}),
+        )
+        .await;
+    assert_eq!(evaluated.status, StatusCode::OK, "{}", evaluated.text());
+    let result = evaluated.json();
+    assert_eq!(result["output"], "10", "{result}");
+    assert_eq!(result["decisionDefinitionKey"], decision["decisionDefinitionKey"]);
+    assert_eq!(result["evaluatedDecisions"][0]["matchedRules"][0]["ruleId"], "Rule_big");
+    let unknown = server.post("/v2/decision-definitions/evaluation", json!({"decisionDefinitionId": "nope"})).await;
+    unknown.problem(StatusCode::NOT_FOUND);
+
+    let process_key = server.get("/v1/process-definitions").await.json()[0]["processDefinitionKey"].clone();
+    let process_key = process_key.as_str().unwrap();
+    let deleted = server.post(&format!("/v2/resources/{process_key}/deletion"), json!({})).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    let gone = server.post(&format!("/v2/resources/{process_key}/deletion"), json!({})).await;
+    gone.problem(StatusCode::NOT_FOUND);
+    server.shutdown().await;
+}
