@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real `baton` binary with real Zeebe clients.
 #
-#   e2e/run.sh            # pyzeebe suite, then the @camunda8/sdk suite if node is installed
+#   e2e/run.sh            # pyzeebe suite, then the @camunda8/sdk suites (gRPC, REST /v2) if node is installed
 #
 # Prepares e2e/.venv with a pinned pyzeebe, builds `baton` (debug: the tests are I/O-bound and a
 # release build would double CI time), then runs the suites. Exits non-zero on any failure; each
@@ -54,6 +54,7 @@ if [ "${E2E_NODE:-1}" = "1" ] && command -v node >/dev/null && command -v npm >/
         (cd e2e && npm ci --no-audit --no-fund --silent)
     fi
     run_suite "@camunda8/sdk" node e2e/test_node.mjs
+    run_suite "@camunda8/sdk REST (/v2)" node e2e/test_node_rest.mjs
 else
     echo "=== @camunda8/sdk: skipped (no node/npm, or E2E_NODE=0)"
 fi

@@ -1,0 +1,239 @@
+// End-to-end tests: the real `baton serve` binary driven by the Camunda 8 JavaScript SDK's REST
+// client (`CamundaRestClient`), which speaks Camunda's Orchestration Cluster API (`/v2`) on the
+// HTTP port. Run through `e2e/run.sh`, or directly with
+// `BATON_BIN=target/debug/baton node e2e/test_node_rest.mjs` after `npm install` in e2e/.
+// Prints one line per test and a final `<N> passed, <M> failed`; exits non-zero on failure.
+
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
+
+import { Camunda8 } from '@camunda8/sdk'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const fixtures = join(here, 'fixtures')
+const baton = process.env.BATON_BIN ?? join(here, '..', 'target', 'debug', 'baton')
+
+/** Starts `baton serve` on free ports and resolves with its HTTP address from the ready line. */
+function startServer(dataDir) {
+  const child = spawn(baton, [
+    'serve', '--data-dir', dataDir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--partitions', '2',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let log = ''
+  child.stderr.on('data', (chunk) => { log += chunk })
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('baton serve was not ready within 60s')), 60_000)
+    child.on('exit', (code) => reject(new Error(`baton serve exited with ${code}\n${log}`)))
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /^baton listening: grpc=(\S+) http=(\S+)/.exec(line)
+      if (match) {
+        clearTimeout(timer)
+        resolve({ grpc: match[1], http: match[2] })
+      }
+    })
+  })
+  return { child, ready, log: () => log }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `predicate` until it returns a truthy value, or fails after `timeout` ms. */
+async function waitFor(predicate, what, timeout = 15_000) {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    const value = await predicate()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+/** The instance as Baton's own REST API shows it (the /v2 subset has no searches). */
+async function instance(http, key) {
+  const response = await fetch(`http://${http}/v1/process-instances/${key}`)
+  assert.equal(response.status, 200, await response.clone().text())
+  return response.json()
+}
+
+/** Runs `fn`, expecting the SDK to reject with an HTTP error whose message names `status`. */
+async function rejectsWith(fn, status) {
+  await assert.rejects(fn, (error) => {
+    assert.match(String(error?.message ?? error), new RegExp(`\\b${status}\\b`))
+    return true
+  })
+}
+
+const tests = []
+const test = (name, fn) => tests.push({ name, fn })
+
+test('topology', async ({ rest, grpc }) => {
+  const topology = await rest.getTopology()
+  assert.equal(topology.clusterSize, 1)
+  assert.equal(topology.partitionsCount, 2)
+  assert.match(topology.gatewayVersion, /^8\./)
+  assert.equal(`${topology.brokers[0].host}:${topology.brokers[0].port}`, grpc)
+})
+
+test('deploy from files (multipart): processes, decisions and forms', async ({ rest }) => {
+  const response = await rest.deployResourcesFromFiles([
+    join(fixtures, 'order.bpmn'), join(fixtures, 'events.bpmn'), join(fixtures, 'discount.dmn'),
+  ])
+  assert.match(response.deploymentKey, /^\d+$/)
+  assert.deepEqual(response.processes.map((p) => p.processDefinitionId).sort(), ['e2e_error', 'e2e_message', 'e2e_order'])
+  assert.match(response.processes[0].processDefinitionKey, /^\d+$/)
+  assert.equal(response.decisions[0].decisionDefinitionId, 'e2e_discount')
+  assert.equal(response.decisionRequirements[0].resourceName, 'discount.dmn')
+})
+
+test('an invalid model is refused with 400 and the element named', async ({ rest }) => {
+  await assert.rejects(rest.deployResourcesFromFiles([join(fixtures, 'invalid.bpmn')]), (error) => {
+    assert.match(String(error.message), /\b400\b/)
+    assert.equal(error.title, 'INVALID_ARGUMENT')
+    assert.match(error.detail, /Task_NoType/)
+    return true
+  })
+})
+
+test('unknown process is 404', async ({ rest }) => {
+  await rejectsWith(() => rest.createProcessInstance({ processDefinitionId: 'no-such-process', variables: {} }), 404)
+})
+
+test('a polling worker completes three tasks; the awaited result has the variables', async ({ rest }) => {
+  const seen = []
+  const workers = ['e2e-reserve', 'e2e-charge', 'e2e-ship'].map((type) => rest.createJobWorker({
+    type,
+    worker: `e2e-${type}`,
+    maxJobsToActivate: 8,
+    timeout: 60_000,
+    pollIntervalMs: 100,
+    jobHandler: (job) => {
+      seen.push(type)
+      return job.complete({ [type.replace('e2e-', '')]: 'done' })
+    },
+  }))
+  try {
+    const result = await rest.createProcessInstanceWithResult({
+      processDefinitionId: 'e2e_order',
+      variables: { orderId: 'o-1' },
+      requestTimeout: 30_000,
+    })
+    assert.match(result.processInstanceKey, /^\d+$/)
+    assert.equal(result.variables.orderId, 'o-1')
+    assert.equal(result.variables.ship, 'done')
+    assert.deepEqual(seen, ['e2e-reserve', 'e2e-charge', 'e2e-ship'])
+  } finally {
+    for (const worker of workers) await worker.stop()
+  }
+})
+
+test('cancel, then cancelling again is 404', async ({ rest, http }) => {
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_message', variables: { orderId: 'c-1' } })
+  await rest.cancelProcessInstance({ processInstanceKey: created.processInstanceKey })
+  assert.equal((await instance(http, created.processInstanceKey)).state, 'TERMINATED')
+  await rejectsWith(() => rest.cancelProcessInstance({ processInstanceKey: created.processInstanceKey }), 404)
+})
+
+test('variables set on the instance, then a published message completes it', async ({ rest, http }) => {
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_message', variables: { orderId: 'm-1' } })
+  const key = created.processInstanceKey
+  await rest.updateElementInstanceVariables({ elementInstanceKey: key, variables: { note: 'rush' } })
+  const before = await instance(http, key)
+  assert.ok(before.variables.some((v) => v.name === 'note' && v.value === 'rush'), JSON.stringify(before.variables))
+  const published = await rest.publishMessage({
+    name: 'payment-received', correlationKey: 'm-1', variables: { paid: true }, timeToLive: 60_000,
+  })
+  assert.match(published.messageKey, /^\d+$/)
+  assert.equal(published.tenantId, '<default>')
+  await waitFor(async () => (await instance(http, key)).state === 'COMPLETED', 'the message to complete the instance')
+})
+
+test('a business error from the worker is caught by the boundary event', async ({ rest, http }) => {
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_error', variables: {} })
+  const jobs = await waitFor(async () => {
+    const activated = await rest.activateJobs({ type: 'e2e-risky', worker: 'e2e', maxJobsToActivate: 1, timeout: 60_000, requestTimeout: 1_000 })
+    return activated.length ? activated : null
+  }, 'the risky job')
+  await rest.errorJob({ jobKey: jobs[0].jobKey, errorCode: 'DECLINED', errorMessage: 'card declined' })
+  // Only the error path can end the instance: its job was never completed.
+  await waitFor(async () => (await instance(http, created.processInstanceKey)).state === 'COMPLETED', 'the error path')
+})
+
+test('a failed job raises an incident; new retries and a resolution let it complete', async ({ rest, http }) => {
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_error', variables: {} })
+  const key = created.processInstanceKey
+  const activate = async () => waitFor(async () => {
+    const activated = await rest.activateJobs({ type: 'e2e-risky', worker: 'e2e', maxJobsToActivate: 1, timeout: 60_000, requestTimeout: 1_000 })
+    return activated.length ? activated[0] : null
+  }, 'the risky job')
+  const job = await activate()
+  await rest.failJob({ jobKey: job.jobKey, retries: 0, errorMessage: 'gateway down' })
+  const stuck = await waitFor(async () => {
+    const seen = await instance(http, key)
+    return seen.incidents.length ? seen : null
+  }, 'the incident')
+  assert.equal(stuck.incidents[0].errorMessage, 'gateway down')
+  await rest.updateJob({ jobKey: job.jobKey, retries: 1 })
+  await rest.resolveIncident(stuck.incidents[0].incidentKey)
+  const again = await activate()
+  assert.equal(again.jobKey, job.jobKey)
+  await rest.completeJob({ jobKey: again.jobKey, variables: { outcome: 'charged' } })
+  await waitFor(async () => (await instance(http, key)).state === 'COMPLETED', 'the instance to complete')
+})
+
+test('signal broadcast and decision evaluation', async ({ rest }) => {
+  const signal = await rest.broadcastSignal({ signalName: 'e2e-nobody-listens', variables: {} })
+  assert.match(signal.signalKey, /^\d+$/)
+  const evaluated = await rest.evaluateDecision({ decisionDefinitionId: 'e2e_discount', variables: { total: 250 } })
+  assert.equal(JSON.parse(evaluated.output), 10)
+  assert.equal(evaluated.evaluatedDecisions[0].matchedRules[0].ruleId, 'Rule_big')
+})
+
+test('delete resource: no new instances of a deleted process', async ({ rest }) => {
+  const deployed = await rest.deployResourcesFromFiles([join(fixtures, 'single_task.bpmn')])
+  const process = deployed.processes[0]
+  await rest.deleteResource({ resourceKey: process.processDefinitionKey })
+  await rejectsWith(() => rest.createProcessInstance({ processDefinitionKey: process.processDefinitionKey, variables: {} }), 404)
+})
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-rest-'))
+  const server = startServer(join(dataDir, 'data'))
+  let passed = 0
+  let failed = 0
+  try {
+    const { grpc, http } = await server.ready
+    const c8 = new Camunda8({
+      ZEEBE_REST_ADDRESS: `http://${http}`,
+      ZEEBE_GRPC_ADDRESS: `grpc://${grpc}`,
+      CAMUNDA_AUTH_STRATEGY: 'NONE',
+      CAMUNDA_LOG_LEVEL: 'none',
+    })
+    const rest = c8.getCamundaRestClient()
+    for (const { name, fn } of tests) {
+      try {
+        await fn({ rest, http, grpc })
+        passed += 1
+        console.log(`PASS ${name}`)
+      } catch (error) {
+        failed += 1
+        console.log(`FAIL ${name}: ${error?.stack ?? error}`)
+      }
+    }
+  } catch (error) {
+    failed += 1
+    console.log(`FAIL server: ${error?.message ?? error}`)
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => (server.child.exitCode !== null ? resolve() : server.child.on('exit', resolve)))
+    if (failed) console.log(`--- server log ---\n${server.log().slice(-20000)}`)
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exit(failed ? 1 : 0)
+}
+
+main()
