@@ -37,7 +37,7 @@ impl Api {
     }
 
     /// Waits for the read model to hold every record published so far (see `read_model`).
-    async fn sync_read_model(&self) {
+    pub(crate) async fn sync_read_model(&self) {
         if !self.read_model.sync(self.settings.read_model_sync_timeout).await {
             tracing::warn!("the REST read model did not catch up in time; answering from what it has");
         }

@@ -116,6 +116,13 @@ impl ReadModel {
         })
     }
 
+    /// When each of `keys` (element instances, incidents) began, for those that began while
+    /// the model was listening and still exist.
+    pub fn start_times(&self, keys: impl IntoIterator<Item = i64>) -> HashMap<i64, i64> {
+        let model = self.lock();
+        keys.into_iter().filter_map(|key| model.started.get(&key).map(|time| (key, *time))).collect()
+    }
+
     /// Records lost because the model fell too far behind the broker.
     pub fn lost_records(&self) -> u64 {
         self.lock().lost_records
@@ -189,6 +196,9 @@ struct Model {
     /// Element instance, job or incident key → its process instance. Commands from clients
     /// name only the entity's key, so this is how they find their history.
     owners: BTreeMap<i64, i64>,
+    /// Element instance or incident key → when it was activated or created (epoch ms), for
+    /// the entities that began while this model was listening; bounded like `owners`.
+    started: BTreeMap<i64, i64>,
     lost_records: u64,
 }
 
@@ -203,6 +213,7 @@ impl Model {
             finished: VecDeque::new(),
             finished_by_key: HashMap::new(),
             owners: BTreeMap::new(),
+            started: BTreeMap::new(),
             lost_records: 0,
         }
     }
@@ -232,6 +243,8 @@ impl Model {
             return;
         }
         let instance = self.instance_of(record);
+        // Read before `track_owner` forgets it, when this is the record that ends the instance.
+        let start_time = self.started.get(&record.key).copied();
         if record.record_type == RecordType::Event {
             self.track_owner(record);
         }
@@ -256,6 +269,7 @@ impl Model {
                 bpmn_process_id: value.bpmn_process_id.to_string(),
                 version: value.version,
                 state,
+                start_time,
                 end_time: Some(record.timestamp_ms),
             });
         }
@@ -293,9 +307,14 @@ impl Model {
         };
         if ends {
             self.owners.remove(&record.key);
+            self.started.remove(&record.key);
             return;
         }
         self.owners.insert(record.key, instance);
+        self.started.insert(record.key, record.timestamp_ms);
+        while self.started.len() > self.limits.tracked_entities {
+            self.started.pop_first();
+        }
         // Only reached when end records were lost: keys grow over time, so the smallest are
         // (roughly) the oldest.
         while self.owners.len() > self.limits.tracked_entities {

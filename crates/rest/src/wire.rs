@@ -237,6 +237,9 @@ pub struct ProcessInstance {
     pub bpmn_process_id: String,
     pub version: i32,
     pub state: InstanceState,
+    /// When it started (epoch ms), if the server saw it start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
     /// When it completed or was terminated (epoch ms); absent while active.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
@@ -251,6 +254,7 @@ impl ProcessInstance {
             bpmn_process_id: value.bpmn_process_id.to_string(),
             version: value.version,
             state: InstanceState::Active,
+            start_time: None,
             end_time: None,
         }
     }

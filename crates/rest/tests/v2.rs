@@ -400,3 +400,191 @@ async fn messages_signals_variables_cancellation_decisions_and_deletion() {
     gone.problem(StatusCode::NOT_FOUND);
     server.shutdown().await;
 }
+
+async fn search(server: &Server, entity: &str, body: Value) -> Value {
+    let reply = server.post(&format!("/v2/{entity}/search"), body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()
+}
+
+fn item_keys(result: &Value, field: &str) -> Vec<String> {
+    result["items"].as_array().expect("items").iter().map(|item| item[field].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_and_gets_of_definitions_instances_elements_variables_and_incidents() {
+    let server = Server::new(2);
+    deploy(&server, "order.bpmn", &process_xml("order", &["charge"])).await;
+    let v2 = deploy(&server, "order.bpmn", &process_xml("order", &["charge", "ship"])).await;
+    deploy(&server, "one.bpmn", &process_xml("one", &["work"])).await;
+
+    // Definitions: all, the latest only, one by key, its XML.
+    let all = search(&server, "process-definitions", json!({})).await;
+    assert_eq!(all["page"]["totalItems"], 3);
+    let latest = search(
+        &server,
+        "process-definitions",
+        json!({"filter": {"processDefinitionId": "order", "isLatestVersion": true}}),
+    )
+    .await;
+    assert_eq!(latest["items"].as_array().unwrap().len(), 1);
+    let definition = &latest["items"][0];
+    assert_eq!(definition["version"], 2);
+    assert_eq!(definition["name"], "order", "a process without a name is named by its id");
+    assert_eq!(definition["tenantId"], "<default>");
+    assert!(definition.get("_isLatestVersion").is_none(), "{definition}");
+    let key = definition["processDefinitionKey"].as_str().unwrap();
+    assert_eq!(key, v2["deployments"][0]["processDefinition"]["processDefinitionKey"]);
+    assert_eq!(server.get(&format!("/v2/process-definitions/{key}")).await.json()["version"], 2);
+    let xml = server.get(&format!("/v2/process-definitions/{key}/xml")).await;
+    assert_eq!(xml.content_type, "text/xml");
+    assert!(xml.text().contains("task_2"));
+    server.get("/v2/process-definitions/2251799813999999").await.problem(StatusCode::NOT_FOUND);
+
+    // Instances: three of "order" (one completed), one of "one" with an incident.
+    let mut orders = Vec::new();
+    for amount in [1, 2, 3] {
+        let created = create(&server, json!({"processDefinitionId": "order", "variables": {"amount": amount}})).await;
+        orders.push(created["processInstanceKey"].as_str().unwrap().to_string());
+    }
+    let failing = create(&server, json!({"processDefinitionId": "one", "variables": {"note": "x".repeat(9000)}})).await;
+    let failing = failing["processInstanceKey"].as_str().unwrap().to_string();
+    let work = activate(&server, "work").await.remove(0);
+    let work_key = work["jobKey"].as_str().unwrap();
+    no_content(
+        &server.post(&format!("/v2/jobs/{work_key}/failure"), json!({"retries": 0, "errorMessage": "boom"})).await,
+    );
+    let charges = activate(&server, "charge").await;
+    let first = charges.iter().find(|job| job["processInstanceKey"] == orders[0].as_str()).unwrap();
+    let first_job = first["jobKey"].as_str().unwrap();
+    no_content(&server.post(&format!("/v2/jobs/{first_job}/completion"), json!({})).await);
+    let ship = activate(&server, "ship").await.remove(0);
+    let ship_key = ship["jobKey"].as_str().unwrap();
+    no_content(&server.post(&format!("/v2/jobs/{ship_key}/completion"), json!({})).await);
+
+    let everything = search(&server, "process-instances", json!({})).await;
+    assert_eq!(everything["page"]["totalItems"], 4);
+    let mut expected = orders.clone();
+    expected.push(failing.clone());
+    let mut listed = item_keys(&everything, "processInstanceKey");
+    listed.sort();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // The Java client's form of equality, and a plain value.
+    let active = search(
+        &server,
+        "process-instances",
+        json!({"filter": {"processDefinitionId": {"$eq": "order"}, "state": {"$eq": "ACTIVE"}}}),
+    )
+    .await;
+    let mut active_keys = item_keys(&active, "processInstanceKey");
+    active_keys.sort();
+    let mut wanted = vec![orders[1].clone(), orders[2].clone()];
+    wanted.sort();
+    assert_eq!(active_keys, wanted);
+    let done = search(&server, "process-instances", json!({"filter": {"state": "COMPLETED"}})).await;
+    assert_eq!(item_keys(&done, "processInstanceKey"), vec![orders[0].clone()]);
+    let completed = &done["items"][0];
+    assert!(completed["endDate"].as_str().unwrap().ends_with('Z'), "{completed}");
+    assert!(completed["startDate"].as_str().unwrap() <= completed["endDate"].as_str().unwrap(), "{completed}");
+    assert_eq!(completed["processDefinitionVersion"], 2);
+    let with_incident = search(&server, "process-instances", json!({"filter": {"hasIncident": true}})).await;
+    assert_eq!(item_keys(&with_incident, "processInstanceKey"), vec![failing.clone()]);
+    let in_list =
+        search(&server, "process-instances", json!({"filter": {"processInstanceKey": {"$in": [orders[0], failing]}}}))
+            .await;
+    assert_eq!(in_list["page"]["totalItems"], 2);
+
+    // Sorting and paging: one at a time, newest first, following the cursor.
+    let sort = json!([{"field": "processInstanceKey", "order": "DESC"}]);
+    let mut newest_first = expected.clone();
+    newest_first.sort_by_key(|key| std::cmp::Reverse(key.parse::<i64>().unwrap()));
+    let mut seen = Vec::new();
+    let mut page = json!({"limit": 1});
+    loop {
+        let result = search(&server, "process-instances", json!({"sort": sort, "page": page})).await;
+        assert_eq!(result["page"]["totalItems"], 4);
+        let keys = item_keys(&result, "processInstanceKey");
+        if keys.is_empty() {
+            assert!(result["page"]["endCursor"].is_null());
+            break;
+        }
+        seen.extend(keys);
+        page = json!({"limit": 1, "after": result["page"]["endCursor"]});
+    }
+    assert_eq!(seen, newest_first);
+    let second = search(&server, "process-instances", json!({"sort": sort, "page": {"from": 1, "limit": 2}})).await;
+    assert_eq!(item_keys(&second, "processInstanceKey"), newest_first[1..3].to_vec());
+
+    // One instance by key, active or completed; unknown keys are 404.
+    let one = server.get(&format!("/v2/process-instances/{}", orders[1])).await.json();
+    assert_eq!(one["state"], "ACTIVE");
+    assert_eq!(one["processDefinitionName"], "order");
+    assert_eq!(one["tags"], json!([]));
+    assert!(one["startDate"].is_string(), "{one}");
+    assert_eq!(server.get(&format!("/v2/process-instances/{}", orders[0])).await.json()["state"], "COMPLETED");
+    let missing = server.get("/v2/process-instances/2251799813999999").await;
+    assert_eq!(
+        missing.problem(StatusCode::NOT_FOUND)["detail"],
+        "Process Instance with key 2251799813999999 not found"
+    );
+
+    // Bad searches name what is wrong.
+    let unsupported = server.post("/v2/process-instances/search", json!({"filter": {"variables": []}})).await;
+    assert!(unsupported.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("'variables'"));
+    let wrong_type = server.post("/v2/process-instances/search", json!({"filter": {"hasIncident": "yes"}})).await;
+    assert!(wrong_type.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("hasIncident"));
+    let bad_sort = server.post("/v2/process-instances/search", json!({"sort": [{"field": "color"}]})).await;
+    assert!(bad_sort.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("'color'"));
+    let two_modes = server.post("/v2/process-instances/search", json!({"page": {"from": 0, "after": "WzBd"}})).await;
+    two_modes.problem(StatusCode::BAD_REQUEST);
+
+    // Element instances of one instance, and of one scope.
+    let elements = search(&server, "element-instances", json!({"filter": {"processInstanceKey": orders[1]}})).await;
+    let mut types: Vec<&str> =
+        elements["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    types.sort_unstable();
+    assert_eq!(types, vec!["PROCESS", "SERVICE_TASK"]);
+    let task = search(
+        &server,
+        "element-instances",
+        json!({"filter": {"elementInstanceScopeKey": orders[1], "type": "SERVICE_TASK"}}),
+    )
+    .await;
+    let task = &task["items"][0];
+    assert_eq!(task["elementId"], "task_1");
+    assert_eq!(task["elementName"], "task_1");
+    assert_eq!(task["state"], "ACTIVE");
+    assert!(task.get("_flowScopeKey").is_none());
+    let by_key = server.get(&format!("/v2/element-instances/{}", task["elementInstanceKey"].as_str().unwrap())).await;
+    assert_eq!(by_key.json()["processInstanceKey"], orders[1].as_str());
+
+    // Variables: values are JSON text; searches cut long ones, a get does not.
+    let amount =
+        search(&server, "variables", json!({"filter": {"processInstanceKey": orders[2], "name": "amount"}})).await;
+    assert_eq!(amount["items"][0]["value"], "3");
+    assert_eq!(amount["items"][0]["isTruncated"], false);
+    assert_eq!(amount["items"][0]["scopeKey"], orders[2].as_str());
+    let note = search(&server, "variables", json!({"filter": {"name": {"$like": "no*"}}})).await;
+    let note = &note["items"][0];
+    assert_eq!(note["isTruncated"], true);
+    assert_eq!(note["value"].as_str().unwrap().len(), 8191);
+    let full = server.get(&format!("/v2/variables/{}", note["variableKey"].as_str().unwrap())).await.json();
+    assert_eq!(full["value"].as_str().unwrap().len(), 9002, "the whole JSON string, quotes included");
+    assert!(full.get("isTruncated").is_none());
+
+    // Incidents: the open one, by instance and by key.
+    let open = search(&server, "incidents", json!({"filter": {"processInstanceKey": failing}})).await;
+    let incident = &open["items"][0];
+    assert_eq!(incident["errorType"], "JOB_NO_RETRIES");
+    assert_eq!(incident["errorMessage"], "boom");
+    assert_eq!(incident["state"], "ACTIVE");
+    assert_eq!(incident["jobKey"], work_key);
+    assert!(incident["creationTime"].is_string(), "{incident}");
+    let key = incident["incidentKey"].as_str().unwrap();
+    assert_eq!(server.get(&format!("/v2/incidents/{key}")).await.json()["elementId"], "task_1");
+    let none = search(&server, "incidents", json!({"filter": {"processInstanceKey": orders[1]}})).await;
+    assert_eq!(none["page"]["totalItems"], 0);
+    server.shutdown().await;
+}

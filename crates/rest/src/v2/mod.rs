@@ -14,6 +14,7 @@
 //! Each handler builds the same engine command as its `/v1` or gRPC counterpart and answers
 //! errors through [`ApiError`], so rejections read exactly as elsewhere.
 
+mod search;
 mod wire;
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ pub(crate) fn routes() -> Router<Api> {
         .route("/v2/incidents/{key}/resolution", post(resolve_incident))
         .route("/v2/decision-definitions/evaluation", post(evaluate_decision))
         .route("/v2/resources/{key}/deletion", post(delete_resource))
+        .merge(search::routes())
 }
 
 /// Baton serves one tenant; Camunda's clients name it `<default>` (or give none).
