@@ -199,6 +199,41 @@ test('delete resource: no new instances of a deleted process', async ({ rest }) 
   await rejectsWith(() => rest.createProcessInstance({ processDefinitionKey: process.processDefinitionKey, variables: {} }), 404)
 })
 
+test('searches: instances, variables, element instances, incidents and definitions', async ({ rest }) => {
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_message', variables: { orderId: 's-1', amount: 7 } })
+  const key = created.processInstanceKey
+  const found = await rest.searchProcessInstances({ filter: { processInstanceKey: key }, sort: [{ field: 'processInstanceKey', order: 'ASC' }] })
+  assert.equal(found.page.totalItems, 1)
+  assert.equal(found.items[0].state, 'ACTIVE')
+  assert.equal(found.items[0].processDefinitionId, 'e2e_message')
+  assert.match(found.items[0].startDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+
+  const variables = await rest.searchVariables({ filter: { processInstanceKey: key, name: 'amount' } })
+  assert.equal(variables.items.length, 1)
+  assert.equal(variables.items[0].value, '7')
+  const variable = await rest.getVariable({ variableKey: variables.items[0].variableKey })
+  assert.equal(variable.value, 7)
+
+  const elements = await rest.searchElementInstances({ filter: { processInstanceKey: key, type: 'INTERMEDIATE_CATCH_EVENT' } })
+  assert.equal(elements.items[0].elementId, 'wait_payment')
+  assert.equal(elements.items[0].elementName, 'Payment received')
+  const element = await rest.getElementInstance(elements.items[0].elementInstanceKey)
+  assert.equal(element.state, 'ACTIVE')
+
+  const definitions = await rest.searchProcessDefinitions({ filter: { processDefinitionId: 'e2e_message' } })
+  assert.equal(definitions.items.length, 1)
+  const xml = await rest.getProcessDefinitionXML(definitions.items[0].processDefinitionKey)
+  assert.match(xml, /wait_payment/)
+
+  await rest.cancelProcessInstance({ processInstanceKey: key })
+  const cancelled = await rest.searchProcessInstances({ filter: { processInstanceKey: key, state: 'TERMINATED' } })
+  assert.equal(cancelled.items.length, 1)
+  assert.match(cancelled.items[0].endDate, /Z$/)
+
+  const incidents = await rest.searchIncidents({ filter: { errorType: 'JOB_NO_RETRIES' } })
+  assert.ok(Array.isArray(incidents.items))
+})
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-rest-'))
   const server = startServer(join(dataDir, 'data'))
