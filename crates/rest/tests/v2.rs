@@ -588,3 +588,82 @@ async fn searches_and_gets_of_definitions_instances_elements_variables_and_incid
     assert_eq!(none["page"]["totalItems"], 0);
     server.shutdown().await;
 }
+
+const APPROVAL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs_approval" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="approval" name="Approval" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:userTask id="approve" name="Approve order">
+      <bpmn:extensionElements>
+        <zeebe:userTask/>
+        <zeebe:assignmentDefinition assignee="demo" candidateGroups="sales, managers"/>
+        <zeebe:taskHeaders><zeebe:header key="region" value="emea"/></zeebe:taskHeaders>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_tasks_are_searched_read_and_completed() {
+    let server = Server::new(2);
+    deploy(&server, "approval.bpmn", APPROVAL).await;
+    deploy(&server, "one.bpmn", &process_xml("one", &["work"])).await;
+    let created = create(&server, json!({"processDefinitionId": "approval", "variables": {"amount": 10}})).await;
+    let instance = created["processInstanceKey"].as_str().unwrap().to_string();
+    create(&server, json!({"processDefinitionId": "one"})).await;
+
+    let found =
+        search(&server, "user-tasks", json!({"filter": {"processInstanceKey": instance, "state": "CREATED"}})).await;
+    assert_eq!(found["page"]["totalItems"], 1, "{found}");
+    let task = &found["items"][0];
+    assert_eq!(task["name"], "Approve order");
+    assert_eq!(task["elementId"], "approve");
+    assert_eq!(task["assignee"], "demo");
+    assert_eq!(task["candidateGroups"], json!(["sales", "managers"]));
+    assert_eq!(task["candidateUsers"], json!([]));
+    assert_eq!(task["customHeaders"], json!({"region": "emea"}));
+    assert_eq!(task["priority"], 50);
+    assert_eq!(task["processName"], "Approval");
+    assert_eq!(task["processDefinitionId"], "approval");
+    assert!(task["creationDate"].is_string(), "{task}");
+    let key = task["userTaskKey"].as_str().unwrap().to_string();
+
+    // Only user tasks: the service task's job is not one.
+    assert_eq!(search(&server, "user-tasks", json!({})).await["page"]["totalItems"], 1);
+    let by_group = search(&server, "user-tasks", json!({"filter": {"candidateGroup": "managers"}})).await;
+    assert_eq!(by_group["page"]["totalItems"], 1);
+    let other_group = search(&server, "user-tasks", json!({"filter": {"candidateGroup": "it"}})).await;
+    assert_eq!(other_group["page"]["totalItems"], 0);
+    assert_eq!(server.get(&format!("/v2/user-tasks/{key}")).await.json()["userTaskKey"], key.as_str());
+
+    let variables = server.post(&format!("/v2/user-tasks/{key}/variables/search"), json!({})).await.json();
+    assert_eq!(variables["items"][0]["name"], "amount");
+    assert_eq!(variables["items"][0]["value"], "10");
+
+    // Attributes are fixed at creation: a change is refused and changes nothing.
+    let assign = server.post(&format!("/v2/user-tasks/{key}/assignment"), json!({"assignee": "other"})).await;
+    assert!(assign.problem(StatusCode::CONFLICT)["detail"].as_str().unwrap().contains(&key));
+    assert_eq!(server.get(&format!("/v2/user-tasks/{key}")).await.json()["assignee"], "demo");
+
+    // A job that is not a user task is not one here either.
+    let job = activate(&server, "work").await.remove(0);
+    let job_key = job["jobKey"].as_str().unwrap();
+    server.post(&format!("/v2/user-tasks/{job_key}/completion"), json!({})).await.problem(StatusCode::NOT_FOUND);
+
+    no_content(
+        &server
+            .post(
+                &format!("/v2/user-tasks/{key}/completion"),
+                json!({"variables": {"approved": true}, "action": "complete"}),
+            )
+            .await,
+    );
+    let done = server.get(&format!("/v2/process-instances/{instance}")).await.json();
+    assert_eq!(done["state"], "COMPLETED");
+    server.get(&format!("/v2/user-tasks/{key}")).await.problem(StatusCode::NOT_FOUND);
+    server.post(&format!("/v2/user-tasks/{key}/completion"), json!({})).await.problem(StatusCode::NOT_FOUND);
+    server.shutdown().await;
+}

@@ -15,6 +15,7 @@
 //! errors through [`ApiError`], so rejections read exactly as elsewhere.
 
 mod search;
+mod user_tasks;
 mod wire;
 
 use std::sync::Arc;

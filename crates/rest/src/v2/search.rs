@@ -28,6 +28,7 @@ use baton_runtime::DEPLOYMENT_PARTITION;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::user_tasks;
 use super::wire::DEFAULT_TENANT;
 use crate::Api;
 use crate::error::ApiError;
@@ -51,13 +52,19 @@ pub(crate) fn routes() -> Router<Api> {
         .route("/v2/variables/{key}", get(get_variable))
         .route("/v2/incidents/search", post(search_incidents))
         .route("/v2/incidents/{key}", get(get_incident))
+        .route("/v2/user-tasks/search", post(user_tasks::search_user_tasks))
+        .route("/v2/user-tasks/{key}", get(user_tasks::get_user_task).patch(user_tasks::change_user_task))
+        .route("/v2/user-tasks/{key}/completion", post(user_tasks::complete_user_task))
+        .route("/v2/user-tasks/{key}/variables/search", post(user_tasks::search_user_task_variables))
+        .route("/v2/user-tasks/{key}/assignment", post(user_tasks::change_user_task))
+        .route("/v2/user-tasks/{key}/assignee", axum::routing::delete(user_tasks::change_user_task))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The query language
 
 #[derive(Debug, Default, Deserialize)]
-pub struct SearchRequest {
+pub(super) struct SearchRequest {
     filter: Option<Map<String, Value>>,
     #[serde(default)]
     sort: Vec<SortRequest>,
@@ -95,9 +102,11 @@ struct PageResult {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     Key,
     Text,
+    /// A list of strings; a filter value matches when the list holds it.
+    TextList,
     Integer,
     Boolean,
     Date,
@@ -105,11 +114,11 @@ enum Kind {
 
 /// What one endpoint can filter and sort on. A filter name maps to the item field it reads,
 /// usually the same; fields starting with `_` are computed for filtering and never shown.
-struct Schema {
-    entity: &'static str,
-    key_field: &'static str,
-    filters: &'static [(&'static str, &'static str, Kind)],
-    sorts: &'static [&'static str],
+pub(super) struct Schema {
+    pub entity: &'static str,
+    pub key_field: &'static str,
+    pub filters: &'static [(&'static str, &'static str, Kind)],
+    pub sorts: &'static [&'static str],
 }
 
 impl Schema {
@@ -119,7 +128,7 @@ impl Schema {
 }
 
 /// Filters, sorts and pages `items` as `request` says; hidden fields are dropped from the page.
-fn search(
+pub(super) fn search(
     schema: &Schema,
     request: SearchRequest,
     mut items: Vec<Map<String, Value>>,
@@ -300,7 +309,7 @@ impl Condition {
 fn check_operand(name: &str, kind: Kind, value: &Value) -> Result<(), ApiError> {
     let fits = match kind {
         Kind::Key => as_key(value).is_some(),
-        Kind::Text => value.is_string(),
+        Kind::Text | Kind::TextList => value.is_string(),
         Kind::Integer => value.is_i64(),
         Kind::Boolean => value.is_boolean(),
         Kind::Date => value.as_str().is_some_and(|text| parse_date(text).is_some()),
@@ -310,7 +319,7 @@ fn check_operand(name: &str, kind: Kind, value: &Value) -> Result<(), ApiError> 
     }
     let wanted = match kind {
         Kind::Key => "a key (a string of digits)",
-        Kind::Text => "a string",
+        Kind::Text | Kind::TextList => "a string",
         Kind::Integer => "an integer",
         Kind::Boolean => "a boolean",
         Kind::Date => "an ISO 8601 date-time with an offset",
@@ -336,6 +345,7 @@ fn equal(kind: Kind, actual: &Value, expected: &Value) -> bool {
         Kind::Date => {
             actual.as_str().and_then(parse_date).is_some_and(|a| expected.as_str().and_then(parse_date) == Some(a))
         }
+        Kind::TextList => actual.as_array().is_some_and(|items| items.contains(expected)),
         _ => actual == expected,
     }
 }
@@ -354,6 +364,7 @@ fn compare(kind: Kind, a: &Value, b: &Value) -> Ordering {
         Kind::Boolean => a.as_bool().cmp(&b.as_bool()),
         Kind::Date => a.as_str().and_then(parse_date).cmp(&b.as_str().and_then(parse_date)),
         Kind::Text => a.as_str().cmp(&b.as_str()),
+        Kind::TextList => Ordering::Equal,
     }
 }
 
@@ -391,30 +402,30 @@ fn like(text: &str, pattern: &str) -> bool {
     matches[tokens.len()][text.len()]
 }
 
-fn date(ms: i64) -> Option<String> {
+pub(super) fn date(ms: i64) -> Option<String> {
     let timestamp = jiff::Timestamp::from_millisecond(ms).ok()?;
     Some(timestamp.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
-fn item(value: impl Serialize) -> Map<String, Value> {
+pub(super) fn item(value: impl Serialize) -> Map<String, Value> {
     match serde_json::to_value(value) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     }
 }
 
-fn not_found(entity: &str, key: i64) -> ApiError {
+pub(super) fn not_found(entity: &str, key: i64) -> ApiError {
     ApiError::not_found(format!("{entity} with key {key} not found"))
 }
 
 impl Api {
-    fn owning_partition(&self, key: i64) -> Option<u32> {
+    pub(super) fn owning_partition(&self, key: i64) -> Option<u32> {
         let partition = partition_of_key(key);
         (key > 0 && (1..=self.broker.partition_count()).contains(&partition)).then_some(partition)
     }
 
     /// Runs `read` on every partition (or only the one owning `key`) and gathers what it finds.
-    async fn gather<T: Send + 'static>(
+    pub(super) async fn gather<T: Send + 'static>(
         &self,
         key: Option<i64>,
         read: impl Fn(&PartitionState) -> Vec<T> + Clone + Send + 'static,
@@ -847,7 +858,7 @@ struct VariableItem {
     process_instance_key: String,
 }
 
-const VARIABLES: Schema = Schema {
+pub(super) const VARIABLES: Schema = Schema {
     entity: "variable",
     key_field: "variableKey",
     filters: &[
@@ -862,18 +873,28 @@ const VARIABLES: Schema = Schema {
     sorts: &["value", "name", "tenantId", "variableKey", "scopeKey", "processInstanceKey"],
 };
 
-/// The variables of a partition's live scopes; `preview` cuts long values as Camunda's
-/// searches do.
+/// The variables of a partition's live scopes (or the one with key `only`); `preview` cuts
+/// long values as Camunda's searches do.
 fn variables(state: &PartitionState, only: Option<i64>, preview: bool) -> Vec<Map<String, Value>> {
     state
         .variables
-        .iter()
-        .flat_map(|(scope, variables)| {
-            let instance = state.element_instances.get(scope).map_or(*scope, |e| e.value.process_instance_key);
-            variables.iter().map(move |(name, variable)| (*scope, instance, name, variable))
+        .keys()
+        .flat_map(|scope| scope_variables(state, *scope, preview))
+        .filter(|variable| {
+            only.is_none_or(|key| variable.get("variableKey").and_then(Value::as_str) == Some(&key.to_string()))
         })
-        .filter(|(_, _, _, variable)| only.is_none_or(|key| key == variable.key))
-        .map(|(scope, instance, name, variable)| {
+        .collect()
+}
+
+/// The variables of one scope, as items.
+pub(super) fn scope_variables(state: &PartitionState, scope: i64, preview: bool) -> Vec<Map<String, Value>> {
+    let Some(variables) = state.variables.get(&scope) else {
+        return Vec::new();
+    };
+    let instance = state.element_instances.get(&scope).map_or(scope, |e| e.value.process_instance_key);
+    variables
+        .iter()
+        .map(|(name, variable)| {
             let mut value = variable.value.to_string();
             let truncated = preview && value.chars().count() > VALUE_PREVIEW_CHARS;
             if truncated {
