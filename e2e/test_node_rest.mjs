@@ -234,6 +234,19 @@ test('searches: instances, variables, element instances, incidents and definitio
   assert.ok(Array.isArray(incidents.items))
 })
 
+test('a user task is found by its instance and completed with variables', async ({ rest, http }) => {
+  await rest.deployResourcesFromFiles([join(fixtures, 'approval.bpmn')])
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_approval', variables: { amount: 99 } })
+  const tasks = await rest.searchUserTasks({ filter: { processInstanceKey: created.processInstanceKey } })
+  assert.equal(tasks.items.length, 1)
+  const task = tasks.items[0]
+  assert.equal(task.name, 'Approve order')
+  assert.equal(task.assignee, 'demo')
+  assert.deepEqual(task.candidateGroups, ['sales'])
+  await rest.completeUserTask({ userTaskKey: task.userTaskKey, variables: { approved: true } })
+  await waitFor(async () => (await instance(http, created.processInstanceKey)).state === 'COMPLETED', 'the approval to complete')
+})
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-rest-'))
   const server = startServer(join(dataDir, 'data'))
