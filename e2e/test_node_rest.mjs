@@ -247,6 +247,14 @@ test('a user task is found by its instance and completed with variables', async 
   await waitFor(async () => (await instance(http, created.processInstanceKey)).state === 'COMPLETED', 'the approval to complete')
 })
 
+test('a correlated message names the instance it reached; with nobody waiting it is 404', async ({ rest, http }) => {
+  const created = await rest.createProcessInstance({ processDefinitionId: 'e2e_message', variables: { orderId: 'k-1' } })
+  const correlated = await rest.correlateMessage({ name: 'payment-received', correlationKey: 'k-1', variables: { paid: true } })
+  assert.equal(correlated.processInstanceKey, created.processInstanceKey)
+  await waitFor(async () => (await instance(http, created.processInstanceKey)).state === 'COMPLETED', 'the correlation')
+  await rejectsWith(() => rest.correlateMessage({ name: 'payment-received', correlationKey: 'nobody', variables: {} }), 404)
+})
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-rest-'))
   const server = startServer(join(dataDir, 'data'))

@@ -82,6 +82,8 @@ pub enum ValueType {
     Decision,
     DecisionEvaluation,
     Form,
+    /// A message correlated at once or not at all, answered with the instance it reached.
+    MessageCorrelation,
 }
 
 impl ValueType {
@@ -113,6 +115,7 @@ impl ValueType {
             ValueType::Decision => "DECISION",
             ValueType::DecisionEvaluation => "DECISION_EVALUATION",
             ValueType::Form => "FORM",
+            ValueType::MessageCorrelation => "MESSAGE_CORRELATION",
         }
     }
 }
@@ -340,6 +343,7 @@ pub enum RecordValue {
     Decision(Box<DecisionRecord>),
     DecisionEvaluation(Box<DecisionEvaluationRecord>),
     Form(Box<FormRecord>),
+    MessageCorrelation(Box<MessageCorrelationRecord>),
 }
 
 impl RecordValue {
@@ -371,6 +375,7 @@ impl RecordValue {
             RecordValue::Decision(_) => ValueType::Decision,
             RecordValue::DecisionEvaluation(_) => ValueType::DecisionEvaluation,
             RecordValue::Form(_) => ValueType::Form,
+            RecordValue::MessageCorrelation(_) => ValueType::MessageCorrelation,
         }
     }
 }
@@ -833,6 +838,17 @@ pub struct ProcessEventRecord {
     pub variables: Document,
     pub bpmn_process_id: Arc<str>,
     pub process_definition_key: i64,
+    pub process_instance_key: i64,
+}
+
+/// A message that must correlate now (`CORRELATE` → `CORRELATED`, or a NOT_FOUND rejection):
+/// never buffered. `CORRELATED` names the message and the first process instance it reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageCorrelationRecord {
+    pub name: String,
+    pub correlation_key: String,
+    pub variables: Document,
+    pub message_key: i64,
     pub process_instance_key: i64,
 }
 

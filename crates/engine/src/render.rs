@@ -123,6 +123,12 @@ pub fn record(record: &Record) -> String {
         RecordValue::SignalSubscription(value) => {
             let _ = write!(line, " {} {}", value.signal_name, value.catch_element_id);
         }
+        RecordValue::MessageCorrelation(value) => {
+            let _ = write!(line, " {} key={}", value.name, value.correlation_key);
+            if value.process_instance_key > 0 {
+                let _ = write!(line, " instance={}", value.process_instance_key);
+            }
+        }
         RecordValue::Timer(value) => {
             let _ = write!(line, " {} due={}", value.target_element_id, value.due_date_ms);
         }

@@ -600,6 +600,7 @@ impl State {
             | RecordValue::ProcessInstanceResult(_)
             | RecordValue::VariableDocument(_)
             | RecordValue::Signal(_)
+            | RecordValue::MessageCorrelation(_)
             | RecordValue::Escalation(_) => {}
         }
     }

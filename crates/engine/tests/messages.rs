@@ -240,6 +240,56 @@ fn a_duplicate_message_id_is_rejected_while_the_first_is_buffered() {
     assert_eq!(t.publish("paid", "o-1", 10_000, "m-1", json!({})).rejection, None);
 }
 
+fn correlate(t: &mut TestEngine, name: &str, key: &str, variables: serde_json::Value) -> Record {
+    let serde_json::Value::Object(variables) = variables else { panic!("variables must be an object") };
+    let value = MessageCorrelationRecord {
+        name: name.to_string(),
+        correlation_key: key.to_string(),
+        variables,
+        message_key: -1,
+        process_instance_key: -1,
+    };
+    t.send(Command::new(Intent::Correlate, -1, RecordValue::MessageCorrelation(Box::new(value))))
+}
+
+#[test]
+fn a_correlated_message_answers_with_the_instance_it_reached_or_is_refused_unbuffered() {
+    let mut t = TestEngine::new();
+    deploy(&mut t, &catch_model());
+    // Nobody waits: refused, and nothing is written or kept for a later subscription.
+    t.mark();
+    let refused = correlate(&mut t, "paid", "o-1", json!({}));
+    let rejection = refused.rejection.expect("refused");
+    assert_eq!(rejection.rejection_type, RejectionType::NotFound);
+    expect![
+        "Expected to find subscription for message with name 'paid' and correlation key 'o-1', but none was found."
+    ]
+    .assert_eq(&rejection.reason);
+    expect![[r#"
+        C MESSAGE_CORRELATION CORRELATE paid key=o-1
+        R MESSAGE_CORRELATION CORRELATE paid key=o-1 !NOT_FOUND "Expected to find subscription for message with name 'paid' and correlation key 'o-1', but none was found."
+    "#]]
+    .assert_eq(&t.rendered());
+    assert!(t.state().messages.is_empty());
+
+    let pi = t.create("p", json!({"orderId": "o-1"}));
+    t.mark();
+    let answer = correlate(&mut t, "paid", "o-1", json!({"amount": 7}));
+    let RecordValue::MessageCorrelation(correlated) = &answer.value else { panic!("{answer:?}") };
+    assert_eq!(correlated.process_instance_key, pi);
+    assert!(correlated.message_key > 0);
+    assert!(t.is_completed(pi));
+    assert_eq!(t.final_variables(pi), json!({"orderId": "o-1", "amount": 7}));
+    let rendered = t.rendered();
+    assert!(
+        rendered.starts_with("C MESSAGE_CORRELATION CORRELATE paid key=o-1\nE MESSAGE PUBLISHED paid"),
+        "{rendered}"
+    );
+    assert!(rendered.contains(&format!("E MESSAGE_CORRELATION CORRELATED paid key=o-1 instance={pi}")), "{rendered}");
+    assert!(t.state().messages.is_empty(), "never buffered");
+    t.assert_replay_equal();
+}
+
 fn boundary_model(interrupting: bool) -> String {
     let model = Bpmn::process("p").start("start").service("task", "work").end("end").end("cancelled");
     let model = boundary(model, "cancel", "task", "m", interrupting)

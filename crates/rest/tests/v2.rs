@@ -667,3 +667,65 @@ async fn user_tasks_are_searched_read_and_completed() {
     server.post(&format!("/v2/user-tasks/{key}/completion"), json!({})).await.problem(StatusCode::NOT_FOUND);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correlated_message_reaches_a_waiting_instance_or_is_refused_and_never_buffered() {
+    let server = Server::new(2);
+    let events =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures/events.bpmn")).unwrap();
+    let features =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures/features.bpmn")).unwrap();
+    deploy(&server, "events.bpmn", &events).await;
+    deploy(&server, "features.bpmn", &features).await;
+
+    // Instances on both partitions, correlation keys on both: some messages reach their instance
+    // through another partition.
+    for order in ["a", "b", "c", "d"] {
+        let created =
+            create(&server, json!({"processDefinitionId": "e2e_message", "variables": {"orderId": order}})).await;
+        let instance = created["processInstanceKey"].as_str().unwrap().to_string();
+        let reply = server
+            .post(
+                "/v2/messages/correlation",
+                json!({"name": "payment-received", "correlationKey": order, "variables": {"paid": order}, "tenantId": "<default>"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let result = reply.json();
+        assert_eq!(result["processInstanceKey"], instance.as_str(), "{result}");
+        assert!(is_key(&result["messageKey"]), "{result}");
+        assert_eq!(result["tenantId"], "<default>");
+        // An instance on another partition than the message takes it a moment after the answer.
+        let mut state = Value::Null;
+        for _ in 0..500 {
+            state = server.get(&format!("/v2/process-instances/{instance}")).await.json()["state"].clone();
+            if state == "COMPLETED" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(state, "COMPLETED");
+    }
+
+    // Nobody waits: 404, and the message is not kept for an instance that comes later.
+    let refused =
+        server.post("/v2/messages/correlation", json!({"name": "payment-received", "correlationKey": "late"})).await;
+    let problem = refused.problem(StatusCode::NOT_FOUND);
+    assert!(problem["detail"].as_str().unwrap().contains("'payment-received'"), "{problem}");
+    let late = create(&server, json!({"processDefinitionId": "e2e_message", "variables": {"orderId": "late"}})).await;
+    let late = late["processInstanceKey"].as_str().unwrap();
+    let waiting = server.get(&format!("/v2/process-instances/{late}")).await.json();
+    assert_eq!(waiting["state"], "ACTIVE");
+
+    // A message start event: the answer names the instance it started.
+    let started =
+        server.post("/v2/messages/correlation", json!({"name": "e2e-order-created", "correlationKey": "o-9"})).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    let instance = started.json()["processInstanceKey"].as_str().unwrap().to_string();
+    let created = server.get(&format!("/v2/process-instances/{instance}")).await.json();
+    assert_eq!(created["processDefinitionId"], "e2e_message_start");
+
+    let nameless = server.post("/v2/messages/correlation", json!({"correlationKey": "x"})).await;
+    assert_eq!(nameless.problem(StatusCode::BAD_REQUEST)["detail"], "No name provided.");
+    server.shutdown().await;
+}

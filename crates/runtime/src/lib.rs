@@ -335,12 +335,14 @@ impl Broker {
         baton_engine::state::partition_of_correlation_key(correlation_key, self.partition_count())
     }
 
-    /// Publishes a message (a `MESSAGE PUBLISH` command) on the partition of its correlation key,
-    /// as Zeebe does: subscriptions of instances on other partitions are opened there too, and
-    /// that partition correlates the message and hands it to them.
+    /// Publishes a message (a `MESSAGE PUBLISH` command, or a `MESSAGE_CORRELATION CORRELATE`
+    /// that must correlate at once) on the partition of its correlation key, as Zeebe does:
+    /// subscriptions of instances on other partitions are opened there too, and that partition
+    /// correlates the message and hands it to them.
     pub async fn publish_message(&self, command: Command) -> Result<Record, Error> {
         let correlation_key = match &command.value {
             baton_engine::RecordValue::Message(message) => message.correlation_key.clone(),
+            baton_engine::RecordValue::MessageCorrelation(message) => message.correlation_key.clone(),
             _ => String::new(),
         };
         self.execute(self.partition_of_correlation_key(&correlation_key), command).await

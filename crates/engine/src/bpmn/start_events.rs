@@ -19,7 +19,7 @@ use crate::bpmn::timers;
 use crate::bpmn::variables;
 use crate::engine::Ctx;
 use crate::record::*;
-use crate::state::DeployedProcess;
+use crate::state::{DeployedProcess, State};
 
 /// Creates an instance of `process` that starts at `start_event` with `variables`; returns its key.
 pub(crate) fn start_instance(
@@ -192,15 +192,31 @@ pub(crate) fn timer_fired(ctx: &mut Ctx, command: &Record, timer: &TimerRecord) 
     }
 }
 
-/// Offers message `message_key` to the message start events of its name; returns whether it
-/// started an instance.
+/// Whether a message named `name` with `correlation_key` would start an instance now: some
+/// deployed process has a message start event for it, and no instance of that process started
+/// by the same correlation key is still active.
+pub(crate) fn can_start_on_message(state: &State, name: &str, correlation_key: &str) -> bool {
+    let from = (name.to_string(), i64::MIN);
+    state.start_subscription_index.range(from..).take_while(|(n, _)| n == name).any(|(_, key)| {
+        state.message_start_subscriptions.get(key).is_some_and(|subscription| {
+            state.processes.contains_key(&subscription.process_definition_key)
+                && (correlation_key.is_empty()
+                    || !state
+                        .active_start_keys
+                        .contains_key(&(subscription.bpmn_process_id.clone(), correlation_key.to_string())))
+        })
+    })
+}
+
+/// Offers message `message_key` to the message start events of its name; returns the first
+/// instance it started.
 pub(crate) fn correlate_message(
     ctx: &mut Ctx,
     src: &Record,
     message_key: i64,
     message: &MessageRecord,
     correlated: &[Arc<str>],
-) -> bool {
+) -> Option<i64> {
     let from = (message.name.clone(), i64::MIN);
     let keys: Vec<i64> = ctx
         .state
@@ -209,7 +225,7 @@ pub(crate) fn correlate_message(
         .take_while(|(name, _)| *name == message.name)
         .map(|(_, key)| *key)
         .collect();
-    let mut started = false;
+    let mut started = None;
     let mut processes: Vec<Arc<str>> = Vec::new();
     for key in keys {
         let Some(subscription) = ctx.state.message_start_subscriptions.get(&key).cloned() else {
@@ -241,7 +257,7 @@ pub(crate) fn correlate_message(
             ..subscription
         };
         ctx.event(src, key, Intent::Correlated, RecordValue::MessageSubscription(Box::new(correlated)));
-        started = true;
+        started = started.or(Some(instance));
     }
     started
 }

@@ -45,7 +45,8 @@ pub(crate) fn publish(ctx: &mut Ctx, command: &Record, value: &MessageRecord) {
     message.deadline_ms = ctx.now.saturating_add(value.time_to_live_ms);
     let index = ctx.event(command, key, Intent::Published, RecordValue::Message(Box::new(message.clone())));
     ctx.respond(command, index);
-    let correlated = offer(ctx, command, key, &message);
+    let correlated: Vec<Arc<str>> =
+        offer(ctx, command, key, &message).into_iter().map(|(process, _)| process).collect();
     start_events::correlate_message(ctx, command, key, &message, &correlated);
     if message.time_to_live_ms == 0 {
         // Not buffered: it correlated now or never.
@@ -71,17 +72,74 @@ pub(crate) fn expire(ctx: &mut Ctx, command: &Record) {
     ctx.event(command, command.key, Intent::Expired, RecordValue::Message(Box::new(message)));
 }
 
+/// Correlates a message now or refuses it: like a publish with no time to live, but refused
+/// (and nothing written) when no subscription and no message start event could take it, and
+/// answered with the first process instance it reached.
+pub(crate) fn correlate(ctx: &mut Ctx, command: &Record, value: &MessageCorrelationRecord) {
+    if value.name.is_empty() {
+        return ctx.reject(
+            command,
+            RejectionType::InvalidArgument,
+            "Expected to correlate a message with a name, but the name is empty".to_string(),
+        );
+    }
+    let open =
+        |key: &i64| !ctx.state.correlating.contains_key(key) && ctx.state.message_subscriptions.contains_key(key);
+    let waiting = ctx.state.subscriptions_for(&value.name, &value.correlation_key).iter().any(open);
+    if !waiting && !start_events::can_start_on_message(ctx.state, &value.name, &value.correlation_key) {
+        return ctx.reject(
+            command,
+            RejectionType::NotFound,
+            format!(
+                "Expected to find subscription for message with name '{}' and correlation key '{}', but none was found.",
+                value.name, value.correlation_key
+            ),
+        );
+    }
+    let key = ctx.next_key();
+    let message = MessageRecord {
+        name: value.name.clone(),
+        correlation_key: value.correlation_key.clone(),
+        time_to_live_ms: 0,
+        message_id: String::new(),
+        variables: value.variables.clone(),
+        deadline_ms: ctx.now,
+    };
+    ctx.event(command, key, Intent::Published, RecordValue::Message(Box::new(message.clone())));
+    let correlated = offer(ctx, command, key, &message);
+    let processes: Vec<Arc<str>> = correlated.iter().map(|(process, _)| process.clone()).collect();
+    let started = start_events::correlate_message(ctx, command, key, &message, &processes);
+    ctx.event(command, key, Intent::Expired, RecordValue::Message(Box::new(message)));
+    let first = correlated.first().map(|(_, instance)| *instance).or(started);
+    let Some(process_instance_key) = first else {
+        // An element that could not take the message after all (it was about to complete): the
+        // message went nowhere, as a publish without time to live would have.
+        return ctx.reject(
+            command,
+            RejectionType::NotFound,
+            format!(
+                "Expected to find subscription for message with name '{}' and correlation key '{}', but none was found.",
+                value.name, value.correlation_key
+            ),
+        );
+    };
+    let answer = MessageCorrelationRecord { message_key: key, process_instance_key, ..value.clone() };
+    let index = ctx.event(command, key, Intent::Correlated, RecordValue::MessageCorrelation(Box::new(answer)));
+    ctx.respond(command, index);
+}
+
 /// Offers message `message_key` to the open subscriptions of its name and correlation key, at
 /// most one per process (across its versions), in subscription order; subscriptions of other
-/// partitions' instances get it through their partition. Returns the processes it went to.
-pub(crate) fn offer(ctx: &mut Ctx, src: &Record, message_key: i64, message: &MessageRecord) -> Vec<Arc<str>> {
-    let mut correlated: Vec<Arc<str>> = Vec::new();
+/// partitions' instances get it through their partition. Returns the processes it went to,
+/// each with the instance that took it.
+pub(crate) fn offer(ctx: &mut Ctx, src: &Record, message_key: i64, message: &MessageRecord) -> Vec<(Arc<str>, i64)> {
+    let mut correlated: Vec<(Arc<str>, i64)> = Vec::new();
     for subscription_key in ctx.state.subscriptions_for(&message.name, &message.correlation_key) {
         let Some(subscription) = ctx.state.message_subscriptions.get(&subscription_key).cloned() else {
             continue;
         };
         let process = &subscription.bpmn_process_id;
-        if correlated.contains(process)
+        if correlated.iter().any(|(taken, _)| taken == process)
             || ctx.state.correlating.contains_key(&subscription_key)
             || ctx.state.message_correlations.contains(&(message_key, process.clone()))
         {
@@ -94,7 +152,7 @@ pub(crate) fn offer(ctx: &mut Ctx, src: &Record, message_key: i64, message: &Mes
             true
         };
         if taken {
-            correlated.push(subscription.bpmn_process_id.clone());
+            correlated.push((subscription.bpmn_process_id.clone(), subscription.process_instance_key));
         }
     }
     correlated

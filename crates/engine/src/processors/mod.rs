@@ -37,6 +37,7 @@ pub(crate) fn process(ctx: &mut Ctx, command: &Record) {
         (RecordValue::Incident(_), Intent::Resolve) => incident::resolve(ctx, command),
         (RecordValue::Message(value), Intent::Publish) => message::publish(ctx, command, value),
         (RecordValue::Message(_), Intent::Expire) => message::expire(ctx, command),
+        (RecordValue::MessageCorrelation(value), Intent::Correlate) => message::correlate(ctx, command, value),
         (RecordValue::MessageSubscription(value), Intent::Create) => message_subscription::create(ctx, command, value),
         (RecordValue::MessageSubscription(_), Intent::Delete) => message_subscription::delete(ctx, command),
         (RecordValue::MessageSubscription(value), Intent::Correlate) => {

@@ -28,7 +28,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use baton_engine::{
     ActivateInstruction as EngineActivateInstruction, AdHocJobResult, BpmnElementType, Command,
-    DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobRecord, MessageRecord,
+    DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobRecord, MessageCorrelationRecord, MessageRecord,
     ProcessInstanceCreationRecord, ProcessInstanceMigrationRecord, ProcessInstanceModificationRecord,
     ProcessInstanceRecord, RecordValue, Resource, ResourceDeletionRecord, SignalRecord, VariableDocumentRecord,
     VariableInstruction as EngineVariableInstruction, VariableUpdateSemantic,
@@ -66,6 +66,7 @@ pub(crate) fn routes() -> Router<Api> {
         .route("/v2/jobs/{key}/failure", post(fail_job))
         .route("/v2/jobs/{key}/error", post(throw_error))
         .route("/v2/messages/publication", post(publish_message))
+        .route("/v2/messages/correlation", post(correlate_message))
         .route("/v2/signals/broadcast", post(broadcast_signal))
         .route("/v2/incidents/{key}/resolution", post(resolve_incident))
         .route("/v2/decision-definitions/evaluation", post(evaluate_decision))
@@ -552,6 +553,33 @@ async fn publish_message(
     let command = Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value)));
     let record = accepted(api.broker.publish_message(command).await)?;
     Ok(Json(MessagePublicationResult { message_key: key(record.key), tenant_id: DEFAULT_TENANT.to_string() }))
+}
+
+/// Correlates a message now, never buffering it: answers with the first process instance it
+/// reached (a waiting subscription, or an instance its message start event started), or 404.
+async fn correlate_message(
+    State(api): State<Api>,
+    JsonBody(request): JsonBody<MessagePublication>,
+) -> Result<Json<MessageCorrelationResult>, ApiError> {
+    check_tenant(request.tenant_id.as_deref())?;
+    let name = required(request.name.as_deref(), "name")?.to_string();
+    let value = MessageCorrelationRecord {
+        name,
+        correlation_key: request.correlation_key.unwrap_or_default(),
+        variables: request.variables.unwrap_or_default(),
+        message_key: -1,
+        process_instance_key: -1,
+    };
+    let command = Command::new(Intent::Correlate, -1, RecordValue::MessageCorrelation(Box::new(value)));
+    let record = accepted(api.broker.publish_message(command).await)?;
+    let RecordValue::MessageCorrelation(correlated) = &record.value else {
+        return Err(unexpected_answer(&record, "message correlation"));
+    };
+    Ok(Json(MessageCorrelationResult {
+        message_key: key(correlated.message_key),
+        tenant_id: DEFAULT_TENANT.to_string(),
+        process_instance_key: key(correlated.process_instance_key),
+    }))
 }
 
 async fn broadcast_signal(

@@ -422,6 +422,14 @@ pub struct MessagePublicationResult {
     pub tenant_id: String,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageCorrelationResult {
+    pub message_key: String,
+    pub tenant_id: String,
+    pub process_instance_key: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignalBroadcast {
