@@ -586,6 +586,23 @@ async fn searches_and_gets_of_definitions_instances_elements_variables_and_incid
     assert_eq!(server.get(&format!("/v2/incidents/{key}")).await.json()["elementId"], "task_1");
     let none = search(&server, "incidents", json!({"filter": {"processInstanceKey": orders[1]}})).await;
     assert_eq!(none["page"]["totalItems"], 0);
+
+    // Jobs: the failed one and the activated ones of the active instances.
+    let failed = search(&server, "jobs", json!({"filter": {"state": "FAILED"}})).await;
+    assert_eq!(item_keys(&failed, "jobKey"), vec![work_key.to_string()]);
+    assert_eq!(failed["items"][0]["errorMessage"], "boom");
+    assert_eq!(failed["items"][0]["hasFailedWithRetriesLeft"], false);
+    let charging = search(
+        &server,
+        "jobs",
+        json!({"filter": {"type": "charge", "state": {"$in": ["CREATED"]}}, "sort": [{"field": "processInstanceKey"}]}),
+    )
+    .await;
+    assert_eq!(charging["page"]["totalItems"], 2);
+    let job = &charging["items"][0];
+    assert_eq!(job["kind"], "BPMN_ELEMENT");
+    assert_eq!(job["worker"], "default");
+    assert!(job["deadline"].as_str().unwrap().ends_with('Z'), "{job}");
     server.shutdown().await;
 }
 

@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<Api> {
         .route("/v2/variables/{key}", get(get_variable))
         .route("/v2/incidents/search", post(search_incidents))
         .route("/v2/incidents/{key}", get(get_incident))
+        .route("/v2/jobs/search", post(search_jobs))
         .route("/v2/user-tasks/search", post(user_tasks::search_user_tasks))
         .route("/v2/user-tasks/{key}", get(user_tasks::get_user_task).patch(user_tasks::change_user_task))
         .route("/v2/user-tasks/{key}/completion", post(user_tasks::complete_user_task))
@@ -1036,6 +1037,129 @@ async fn get_incident(State(api): State<Api>, Path(key): Path<String>) -> Result
     }
     let mut items = incident_items(&api, Some(key)).await?;
     items.pop().map(|item| Json(Value::Object(item))).ok_or_else(|| not_found("Incident", key))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobItem {
+    job_key: String,
+    #[serde(rename = "type")]
+    job_type: String,
+    worker: String,
+    state: &'static str,
+    kind: &'static str,
+    listener_event_type: &'static str,
+    retries: i32,
+    has_failed_with_retries_left: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deadline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    custom_headers: Map<String, Value>,
+    element_id: String,
+    element_instance_key: String,
+    process_definition_id: String,
+    process_definition_key: String,
+    process_instance_key: String,
+    tenant_id: &'static str,
+}
+
+const JOBS: Schema = Schema {
+    entity: "job",
+    key_field: "jobKey",
+    filters: &[
+        ("deadline", "deadline", Kind::Date),
+        ("elementId", "elementId", Kind::Text),
+        ("elementInstanceKey", "elementInstanceKey", Kind::Key),
+        ("errorCode", "errorCode", Kind::Text),
+        ("errorMessage", "errorMessage", Kind::Text),
+        ("hasFailedWithRetriesLeft", "hasFailedWithRetriesLeft", Kind::Boolean),
+        ("jobKey", "jobKey", Kind::Key),
+        ("kind", "kind", Kind::Text),
+        ("listenerEventType", "listenerEventType", Kind::Text),
+        ("processDefinitionId", "processDefinitionId", Kind::Text),
+        ("processDefinitionKey", "processDefinitionKey", Kind::Key),
+        ("processInstanceKey", "processInstanceKey", Kind::Key),
+        ("retries", "retries", Kind::Integer),
+        ("state", "state", Kind::Text),
+        ("tenantId", "tenantId", Kind::Text),
+        ("type", "type", Kind::Text),
+        ("worker", "worker", Kind::Text),
+    ],
+    sorts: &[
+        "deadline",
+        "elementId",
+        "elementInstanceKey",
+        "errorCode",
+        "errorMessage",
+        "hasFailedWithRetriesLeft",
+        "jobKey",
+        "kind",
+        "listenerEventType",
+        "processDefinitionId",
+        "processDefinitionKey",
+        "processInstanceKey",
+        "retries",
+        "state",
+        "tenantId",
+        "type",
+        "worker",
+    ],
+};
+
+/// The jobs a partition holds: those not yet completed or cancelled. Camunda's job states are
+/// the last thing that happened to a job; for a live one that is its creation, a failure or a
+/// thrown error.
+fn jobs(state: &PartitionState) -> Vec<Map<String, Value>> {
+    use baton_engine::state::JobState;
+    state
+        .jobs
+        .values()
+        .map(|job| {
+            let record = &job.record;
+            let (job_state, failed_with_retries) = match job.state {
+                JobState::Activatable | JobState::Activated => {
+                    ("CREATED", !record.error_message.is_empty() && record.retries > 0)
+                }
+                JobState::BackingOff => ("FAILED", true),
+                JobState::Failed => ("FAILED", false),
+                JobState::ErrorThrown => ("ERROR_THROWN", false),
+            };
+            item(JobItem {
+                job_key: job.key.to_string(),
+                job_type: record.job_type.to_string(),
+                worker: record.worker.clone(),
+                state: job_state,
+                kind: super::wire::job_kind(record.kind),
+                listener_event_type: super::wire::listener_event_type(record.listener_event_type),
+                retries: record.retries,
+                has_failed_with_retries_left: failed_with_retries,
+                deadline: (job.state == JobState::Activated).then_some(record.deadline_ms).and_then(date),
+                error_code: Some(record.error_code.clone()).filter(|code| !code.is_empty()),
+                error_message: Some(record.error_message.clone()).filter(|message| !message.is_empty()),
+                custom_headers: (*record.custom_headers).clone(),
+                element_id: record.element_id.to_string(),
+                element_instance_key: record.element_instance_key.to_string(),
+                process_definition_id: record.bpmn_process_id.to_string(),
+                process_definition_key: record.process_definition_key.to_string(),
+                process_instance_key: record.process_instance_key.to_string(),
+                tenant_id: DEFAULT_TENANT,
+            })
+        })
+        .collect()
+}
+
+async fn search_jobs(
+    State(api): State<Api>,
+    OptionalJsonBody(request): OptionalJsonBody<SearchRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let items = api.gather(None, jobs).await?;
+    search(&JOBS, request, items)
 }
 
 #[cfg(test)]

@@ -328,17 +328,25 @@ impl ActivatedJob {
             process_instance_key: key(job.process_instance_key),
             process_definition_key: key(job.process_definition_key),
             element_instance_key: key(job.element_instance_key),
-            kind: match job.kind {
-                JobKind::BpmnElement => "BPMN_ELEMENT",
-                JobKind::ExecutionListener => "EXECUTION_LISTENER",
-                JobKind::AdHocSubProcess => "AD_HOC_SUB_PROCESS",
-            },
-            listener_event_type: match job.listener_event_type {
-                ListenerEventType::Unspecified => "UNSPECIFIED",
-                ListenerEventType::Start => "START",
-                ListenerEventType::End => "END",
-            },
+            kind: job_kind(job.kind),
+            listener_event_type: listener_event_type(job.listener_event_type),
         }
+    }
+}
+
+pub fn job_kind(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::BpmnElement => "BPMN_ELEMENT",
+        JobKind::ExecutionListener => "EXECUTION_LISTENER",
+        JobKind::AdHocSubProcess => "AD_HOC_SUB_PROCESS",
+    }
+}
+
+pub fn listener_event_type(event: ListenerEventType) -> &'static str {
+    match event {
+        ListenerEventType::Unspecified => "UNSPECIFIED",
+        ListenerEventType::Start => "START",
+        ListenerEventType::End => "END",
     }
 }
 
