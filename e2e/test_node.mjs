@@ -3,60 +3,20 @@
 // `BATON_BIN=target/debug/baton node e2e/test_node.mjs` after `npm install` in e2e/.
 // Prints one line per test and a final `<N> passed, <M> failed`; exits non-zero on failure.
 
-import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import assert from 'node:assert/strict'
 
 import { Camunda8 } from '@camunda8/sdk'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const fixtures = join(here, 'fixtures')
-const baton = process.env.BATON_BIN ?? join(here, '..', 'target', 'debug', 'baton')
-
-/** Starts `baton serve` on free ports and resolves with the gRPC address from the ready line. */
-function startServer(dataDir) {
-  const child = spawn(baton, [
-    'serve', '--data-dir', dataDir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--partitions', '2',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  child.stderr.on('data', (chunk) => { log += chunk })
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('baton serve was not ready within 60s')), 60_000)
-    child.on('exit', (code) => reject(new Error(`baton serve exited with ${code}\n${log}`)))
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /^baton listening: grpc=(\S+)/.exec(line)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1])
-      }
-    })
-  })
-  return { child, ready, log: () => log }
-}
+import { baton, fixtures, run, sleep, waitFor } from './harness.mjs'
 
 /** Runs the `baton` CLI against the server (async: workers share this event loop) and parses its JSON. */
 async function cliJson(address, ...args) {
   const { stdout } = await promisify(execFile)(baton, [...args, '--address', `http://${address}`, '--json'], { timeout: 60_000 })
   // Keys are int64: quote the long ones so none loses precision as a JS number.
   return JSON.parse(stdout.replace(/(:\s*)(\d{16,})(?=\s*[,}\]])/g, '$1"$2"'))
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `predicate` until it returns a truthy value, or fails after `timeout` ms. */
-async function waitFor(predicate, what, timeout = 15_000) {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    const value = await predicate()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(200)
-  }
 }
 
 const tests = []
@@ -318,42 +278,11 @@ test('migrate: a running instance moves to the next version', async ({ zeebe }) 
   }, 'the instance to complete on the new version')
 })
 
-async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-node-'))
-  const server = startServer(join(dataDir, 'data'))
-  let passed = 0
-  let failed = 0
-  let zeebe
-  try {
-    const address = await server.ready
-    const c8 = new Camunda8({
-      ZEEBE_GRPC_ADDRESS: `grpc://${address}`,
-      CAMUNDA_AUTH_STRATEGY: 'NONE',
-      zeebeGrpcSettings: { ZEEBE_CLIENT_LOG_LEVEL: 'NONE' },
-    })
-    zeebe = c8.getZeebeGrpcApiClient()
-    for (const { name, fn } of tests) {
-      try {
-        await fn({ zeebe, address })
-        passed += 1
-        console.log(`PASS ${name}`)
-      } catch (error) {
-        failed += 1
-        console.log(`FAIL ${name}: ${error?.stack ?? error}`)
-      }
-    }
-  } catch (error) {
-    failed += 1
-    console.log(`FAIL server: ${error?.message ?? error}`)
-  } finally {
-    if (zeebe) await zeebe.close().catch(() => {})
-    server.child.kill('SIGTERM')
-    await new Promise((resolve) => (server.child.exitCode !== null ? resolve() : server.child.on('exit', resolve)))
-    if (failed) console.log(`--- server log ---\n${server.log().slice(-20000)}`)
-    rmSync(dataDir, { recursive: true, force: true })
-  }
-  console.log(`${passed} passed, ${failed} failed`)
-  process.exit(failed ? 1 : 0)
-}
-
-main()
+run(tests, async ({ grpc }) => {
+  const c8 = new Camunda8({
+    ZEEBE_GRPC_ADDRESS: `grpc://${grpc}`,
+    CAMUNDA_AUTH_STRATEGY: 'NONE',
+    zeebeGrpcSettings: { ZEEBE_CLIENT_LOG_LEVEL: 'NONE' },
+  })
+  return { zeebe: c8.getZeebeGrpcApiClient(), address: grpc }
+}, ({ zeebe }) => zeebe.close())

@@ -4,55 +4,14 @@
 // `BATON_BIN=target/debug/baton node e2e/test_node_rest.mjs` after `npm install` in e2e/.
 // Prints one line per test and a final `<N> passed, <M> failed`; exits non-zero on failure.
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 
 import { Camunda8 } from '@camunda8/sdk'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const fixtures = join(here, 'fixtures')
-const baton = process.env.BATON_BIN ?? join(here, '..', 'target', 'debug', 'baton')
+import { fixtures, run, waitFor } from './harness.mjs'
 
-/** Starts `baton serve` on free ports and resolves with its HTTP address from the ready line. */
-function startServer(dataDir) {
-  const child = spawn(baton, [
-    'serve', '--data-dir', dataDir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--partitions', '2',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  child.stderr.on('data', (chunk) => { log += chunk })
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('baton serve was not ready within 60s')), 60_000)
-    child.on('exit', (code) => reject(new Error(`baton serve exited with ${code}\n${log}`)))
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /^baton listening: grpc=(\S+) http=(\S+)/.exec(line)
-      if (match) {
-        clearTimeout(timer)
-        resolve({ grpc: match[1], http: match[2] })
-      }
-    })
-  })
-  return { child, ready, log: () => log }
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `predicate` until it returns a truthy value, or fails after `timeout` ms. */
-async function waitFor(predicate, what, timeout = 15_000) {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    const value = await predicate()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-/** The instance as Baton's own REST API shows it (the /v2 subset has no searches). */
+/** The instance as Baton's own REST API shows it, finished ones included. */
 async function instance(http, key) {
   const response = await fetch(`http://${http}/v1/process-instances/${key}`)
   assert.equal(response.status, 200, await response.clone().text())
@@ -255,41 +214,12 @@ test('a correlated message names the instance it reached; with nobody waiting it
   await rejectsWith(() => rest.correlateMessage({ name: 'payment-received', correlationKey: 'nobody', variables: {} }), 404)
 })
 
-async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-rest-'))
-  const server = startServer(join(dataDir, 'data'))
-  let passed = 0
-  let failed = 0
-  try {
-    const { grpc, http } = await server.ready
-    const c8 = new Camunda8({
-      ZEEBE_REST_ADDRESS: `http://${http}`,
-      ZEEBE_GRPC_ADDRESS: `grpc://${grpc}`,
-      CAMUNDA_AUTH_STRATEGY: 'NONE',
-      CAMUNDA_LOG_LEVEL: 'none',
-    })
-    const rest = c8.getCamundaRestClient()
-    for (const { name, fn } of tests) {
-      try {
-        await fn({ rest, http, grpc })
-        passed += 1
-        console.log(`PASS ${name}`)
-      } catch (error) {
-        failed += 1
-        console.log(`FAIL ${name}: ${error?.stack ?? error}`)
-      }
-    }
-  } catch (error) {
-    failed += 1
-    console.log(`FAIL server: ${error?.message ?? error}`)
-  } finally {
-    server.child.kill('SIGTERM')
-    await new Promise((resolve) => (server.child.exitCode !== null ? resolve() : server.child.on('exit', resolve)))
-    if (failed) console.log(`--- server log ---\n${server.log().slice(-20000)}`)
-    rmSync(dataDir, { recursive: true, force: true })
-  }
-  console.log(`${passed} passed, ${failed} failed`)
-  process.exit(failed ? 1 : 0)
-}
-
-main()
+run(tests, async ({ grpc, http }) => {
+  const c8 = new Camunda8({
+    ZEEBE_REST_ADDRESS: `http://${http}`,
+    ZEEBE_GRPC_ADDRESS: `grpc://${grpc}`,
+    CAMUNDA_AUTH_STRATEGY: 'NONE',
+    CAMUNDA_LOG_LEVEL: 'none',
+  })
+  return { rest: c8.getCamundaRestClient() }
+})

@@ -22,6 +22,47 @@ impl Command {
         Command { intent, key, value, request_id: None }
     }
 
+    /// `PROCESS_INSTANCE CANCEL`: it addresses the instance by key; the engine reads the rest
+    /// from its state.
+    pub fn cancel_instance(process_instance_key: i64) -> Command {
+        let value = ProcessInstanceRecord {
+            bpmn_process_id: Arc::from(""),
+            version: -1,
+            process_definition_key: -1,
+            process_instance_key,
+            element_id: Arc::from(""),
+            bpmn_element_type: BpmnElementType::SequenceFlow,
+            flow_scope_key: -1,
+            parent_process_instance_key: -1,
+            parent_element_instance_key: -1,
+        };
+        Command::new(Intent::Cancel, process_instance_key, RecordValue::ProcessInstance(value))
+    }
+
+    /// `INCIDENT RESOLVE`, by the incident's key alone.
+    pub fn resolve_incident(incident_key: i64) -> Command {
+        let value = IncidentRecord {
+            error_type: ErrorType::Unknown,
+            error_message: String::new(),
+            bpmn_process_id: Arc::from(""),
+            process_definition_key: -1,
+            process_instance_key: -1,
+            element_id: Arc::from(""),
+            element_instance_key: -1,
+            job_key: -1,
+            variable_scope_key: -1,
+        };
+        Command::new(Intent::Resolve, incident_key, RecordValue::Incident(Box::new(value)))
+    }
+
+    /// `VARIABLE_DOCUMENT UPDATE` of `scope_key`: local, or propagated to where each variable is
+    /// defined (else the root), as Zeebe's SetVariables does.
+    pub fn set_variables(scope_key: i64, variables: Document, local: bool) -> Command {
+        let update_semantics = if local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate };
+        let value = VariableDocumentRecord { scope_key, update_semantics, variables };
+        Command::new(Intent::Update, -1, RecordValue::VariableDocument(value))
+    }
+
     pub fn with_request(mut self, request_id: RequestId) -> Command {
         self.request_id = Some(request_id);
         self

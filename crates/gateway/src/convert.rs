@@ -8,7 +8,7 @@ use std::time::Duration;
 use baton_engine::{
     AdHocJobResult, Command, DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobKind, JobRecord,
     ListenerEventType, MessageRecord, ProcessInstanceCreationRecord, ProcessMetadata, Record, RecordType, RecordValue,
-    RejectionType, Resource, SignalRecord, VariableDocumentRecord, VariableUpdateSemantic,
+    RejectionType, Resource, SignalRecord,
 };
 use baton_runtime::Error as RuntimeError;
 use tonic::{Code, Status};
@@ -330,28 +330,9 @@ pub fn create_with_result_response(record: &Record) -> Result<proto::CreateProce
     })
 }
 
-pub fn cancel_command(process_instance_key: i64) -> Command {
-    // CANCEL addresses the instance by key; the engine reads the rest from its state.
-    let value = baton_engine::ProcessInstanceRecord {
-        bpmn_process_id: Arc::from(""),
-        version: -1,
-        process_definition_key: -1,
-        process_instance_key,
-        element_id: Arc::from(""),
-        bpmn_element_type: baton_engine::BpmnElementType::SequenceFlow,
-        flow_scope_key: -1,
-        parent_process_instance_key: -1,
-        parent_element_instance_key: -1,
-    };
-    Command::new(Intent::Cancel, process_instance_key, RecordValue::ProcessInstance(value))
-}
-
 pub fn set_variables_command(request: &proto::SetVariablesRequest) -> Result<Command, Status> {
     let variables = parse_variables("variables", &request.variables)?;
-    let update_semantics =
-        if request.local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate };
-    let value = VariableDocumentRecord { scope_key: request.element_instance_key, update_semantics, variables };
-    Ok(Command::new(Intent::Update, -1, RecordValue::VariableDocument(value)))
+    Ok(Command::set_variables(request.element_instance_key, variables, request.local))
 }
 
 pub fn publish_message_command(request: &proto::PublishMessageRequest) -> Result<Command, Status> {
@@ -421,21 +402,6 @@ pub fn publish_message_response(record: &Record) -> Result<proto::PublishMessage
         return Err(unexpected_answer(record, "message"));
     };
     Ok(proto::PublishMessageResponse { key: record.key, tenant_id: DEFAULT_TENANT.to_string() })
-}
-
-pub fn resolve_incident_command(incident_key: i64) -> Command {
-    let value = IncidentRecord {
-        error_type: baton_engine::ErrorType::Unknown,
-        error_message: String::new(),
-        bpmn_process_id: Arc::from(""),
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: Arc::from(""),
-        element_instance_key: -1,
-        job_key: -1,
-        variable_scope_key: -1,
-    };
-    Command::new(Intent::Resolve, incident_key, RecordValue::Incident(Box::new(value)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_engine::{JobRecord, state::partition_of_key};
+use baton_engine::{Command, JobRecord, state::partition_of_key};
 use baton_runtime::{ActivateJobs, Broker, Error as RuntimeError};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -253,7 +253,7 @@ impl Gateway for GatewayService {
         request: Request<proto::CancelProcessInstanceRequest>,
     ) -> Result<Response<proto::CancelProcessInstanceResponse>, Status> {
         let key = request.get_ref().process_instance_key;
-        self.on_key(key, convert::cancel_command(key)).await?;
+        self.on_key(key, Command::cancel_instance(key)).await?;
         Ok(Response::new(proto::CancelProcessInstanceResponse {}))
     }
 
@@ -366,7 +366,7 @@ impl Gateway for GatewayService {
         request: Request<proto::ResolveIncidentRequest>,
     ) -> Result<Response<proto::ResolveIncidentResponse>, Status> {
         let key = request.get_ref().incident_key;
-        self.on_key(key, convert::resolve_incident_command(key)).await?;
+        self.on_key(key, Command::resolve_incident(key)).await?;
         Ok(Response::new(proto::ResolveIncidentResponse {}))
     }
 

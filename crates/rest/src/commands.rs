@@ -9,10 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use baton_engine::state::partition_of_key;
-use baton_engine::{
-    BpmnElementType, Command, IncidentRecord, Intent, JobRecord, ProcessInstanceCreationRecord, ProcessInstanceRecord,
-    Record, RecordValue, Resource, VariableDocumentRecord, VariableUpdateSemantic,
-};
+use baton_engine::{Command, Intent, JobRecord, ProcessInstanceCreationRecord, Record, RecordValue, Resource};
 use baton_runtime::{ActivateJobs, Error as RuntimeError};
 
 use crate::Api;
@@ -37,6 +34,65 @@ impl Api {
             )));
         }
         accepted(self.broker.execute_on_key(key, command).await)
+    }
+
+    /// The long poll of a job activation: `request_timeout_ms` 0 or absent waits the server's
+    /// default, a negative one answers at once. A shutdown ends the poll with no jobs, so it
+    /// does not hold the server's drain.
+    pub(crate) async fn long_poll(
+        &self,
+        mut activation: ActivateJobs,
+        request_timeout_ms: Option<i64>,
+    ) -> Result<Vec<(i64, JobRecord)>, ApiError> {
+        activation.request_timeout = match request_timeout_ms.unwrap_or(0) {
+            ms if ms < 0 => None,
+            0 => Some(self.settings.long_poll_default),
+            ms => Some(Duration::from_millis(ms.unsigned_abs())),
+        };
+        tokio::select! {
+            result = self.broker.activate_jobs(activation) => match result {
+                Ok(jobs) => Ok(jobs),
+                Err(RuntimeError::Timeout(_)) => Ok(Vec::new()),
+                Err(error) => Err(error.into()),
+            },
+            () = self.stopped() => Ok(Vec::new()),
+        }
+    }
+
+    /// Creates an instance and, with `awaited`, waits up to `timeout` (or the server's default)
+    /// for it to complete: the answer is then the result record.
+    pub(crate) async fn create_instance(
+        &self,
+        creation: ProcessInstanceCreationRecord,
+        awaited: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Record, ApiError> {
+        if !awaited {
+            return accepted(self.broker.create_instance(creation).await);
+        }
+        let timeout = timeout.unwrap_or(self.settings.result_timeout_default);
+        tokio::select! {
+            result = self.broker.create_instance_with_result(creation, timeout) => accepted(result),
+            () = self.stopped() => Err(ApiError::unavailable("the server is shutting down")),
+        }
+    }
+
+    /// Changes a job's retries and/or its timeout, checked by the engine one after the other.
+    pub(crate) async fn update_job(
+        &self,
+        key: i64,
+        retries: Option<i32>,
+        timeout_ms: Option<i64>,
+    ) -> Result<(), ApiError> {
+        if let Some(retries) = retries {
+            let job = JobRecord { retries, ..JobRecord::default() };
+            self.on_key(key, job_command(Intent::UpdateRetries, key, job)).await?;
+        }
+        if let Some(timeout_ms) = timeout_ms {
+            let job = JobRecord { timeout_ms, ..JobRecord::default() };
+            self.on_key(key, job_command(Intent::UpdateTimeout, key, job)).await?;
+        }
+        Ok(())
     }
 
     /// Resolves when the server shuts down; never when no shutdown signal was given.
@@ -157,8 +213,9 @@ pub async fn create_process_instance(
         awaiting_request_id: None,
         start_instructions: request.start_instructions.into_iter().map(|s| s.element_id).collect(),
     };
+    let timeout = request.request_timeout_ms.map(Duration::from_millis);
+    let record = api.create_instance(creation, request.await_result, timeout).await?;
     if !request.await_result {
-        let record = accepted(api.broker.create_instance(creation).await)?;
         let RecordValue::ProcessInstanceCreation(created) = &record.value else {
             return Err(unexpected_answer(&record, "process instance creation"));
         };
@@ -170,11 +227,6 @@ pub async fn create_process_instance(
             variables: None,
         }));
     }
-    let timeout = request.request_timeout_ms.map_or(api.settings.result_timeout_default, Duration::from_millis);
-    let record = tokio::select! {
-        result = api.broker.create_instance_with_result(creation, timeout) => accepted(result)?,
-        () = api.stopped() => return Err(ApiError::unavailable("the server is shutting down")),
-    };
     let RecordValue::ProcessInstanceResult(result) = record.value else {
         return Err(unexpected_answer(&record, "process instance result"));
     };
@@ -198,19 +250,7 @@ pub async fn create_process_instance(
 )]
 pub async fn cancel_process_instance(State(api): State<Api>, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    // CANCEL addresses the instance by key; the engine reads the rest from its state.
-    let value = ProcessInstanceRecord {
-        bpmn_process_id: Arc::from(""),
-        version: -1,
-        process_definition_key: -1,
-        process_instance_key: key,
-        element_id: Arc::from(""),
-        bpmn_element_type: BpmnElementType::SequenceFlow,
-        flow_scope_key: -1,
-        parent_process_instance_key: -1,
-        parent_element_instance_key: -1,
-    };
-    api.on_key(key, Command::new(Intent::Cancel, key, RecordValue::ProcessInstance(value))).await?;
+    api.on_key(key, Command::cancel_instance(key)).await?;
     Ok(NO_CONTENT)
 }
 
@@ -243,32 +283,19 @@ pub async fn activate_jobs(
             request.max_jobs_to_activate
         )));
     }
-    let request_timeout = match request.request_timeout_ms.unwrap_or(0) {
-        ms if ms < 0 => None,
-        0 => Some(api.settings.long_poll_default),
-        ms => Some(Duration::from_millis(ms.unsigned_abs())),
-    };
     let activation = ActivateJobs {
         job_type: request.job_type,
         worker,
         timeout_ms: request.timeout_ms,
         max_jobs_to_activate: request.max_jobs_to_activate,
         fetch_variables: request.fetch_variables,
-        request_timeout,
+        request_timeout: None,
     };
-    // A shutdown ends the long poll with no jobs, so it does not hold the server's drain.
-    let jobs = tokio::select! {
-        result = api.broker.activate_jobs(activation) => match result {
-            Ok(jobs) => jobs,
-            Err(RuntimeError::Timeout(_)) => Vec::new(),
-            Err(error) => return Err(error.into()),
-        },
-        () = api.stopped() => Vec::new(),
-    };
+    let jobs = api.long_poll(activation, request.request_timeout_ms).await?;
     Ok(Json(ActivateJobsResponse { jobs: jobs.iter().map(|(key, job)| ActivatedJob::new(*key, job)).collect() }))
 }
 
-fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
+pub(crate) fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
     Command::new(intent, job_key, RecordValue::Job(Box::new(job)))
 }
 
@@ -374,14 +401,7 @@ pub async fn update_job(
     if request.retries.is_none() && request.timeout_ms.is_none() {
         return Err(ApiError::bad_request("Expected 'retries' or 'timeoutMs' to update, but neither was given"));
     }
-    if let Some(retries) = request.retries {
-        let job = JobRecord { retries, ..JobRecord::default() };
-        api.on_key(key, job_command(Intent::UpdateRetries, key, job)).await?;
-    }
-    if let Some(timeout_ms) = request.timeout_ms {
-        let job = JobRecord { timeout_ms, ..JobRecord::default() };
-        api.on_key(key, job_command(Intent::UpdateTimeout, key, job)).await?;
-    }
+    api.update_job(key, request.retries, request.timeout_ms).await?;
     Ok(NO_CONTENT)
 }
 
@@ -401,10 +421,7 @@ pub async fn set_variables(
     JsonBody(request): JsonBody<SetVariablesRequest>,
 ) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    let update_semantics =
-        if request.local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate };
-    let value = VariableDocumentRecord { scope_key: key, update_semantics, variables: request.variables };
-    api.on_key(key, Command::new(Intent::Update, -1, RecordValue::VariableDocument(value))).await?;
+    api.on_key(key, Command::set_variables(key, request.variables, request.local)).await?;
     Ok(NO_CONTENT)
 }
 
@@ -419,17 +436,6 @@ pub async fn set_variables(
 )]
 pub async fn resolve_incident(State(api): State<Api>, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    let value = IncidentRecord {
-        error_type: baton_engine::ErrorType::Unknown,
-        error_message: String::new(),
-        bpmn_process_id: Arc::from(""),
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: Arc::from(""),
-        element_instance_key: -1,
-        job_key: -1,
-        variable_scope_key: -1,
-    };
-    api.on_key(key, Command::new(Intent::Resolve, key, RecordValue::Incident(Box::new(value)))).await?;
+    api.on_key(key, Command::resolve_incident(key)).await?;
     Ok(NO_CONTENT)
 }

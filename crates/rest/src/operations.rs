@@ -68,18 +68,33 @@ pub async fn publish_message(
             request.time_to_live_ms
         )));
     }
-    let value = MessageRecord {
-        name: request.name,
-        correlation_key: request.correlation_key,
-        time_to_live_ms: request.time_to_live_ms,
-        message_id: request.message_id,
-        variables: request.variables.unwrap_or_default(),
-        deadline_ms: -1,
-    };
-    let record = accepted(
-        api.broker.publish_message(Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value)))).await,
-    )?;
+    let record = api
+        .publish(request.name, request.correlation_key, request.time_to_live_ms, request.message_id, request.variables)
+        .await?;
     Ok(Json(KeyResponse { key: key(record.key) }))
+}
+
+impl Api {
+    /// Publishes a message on the partition of its correlation key.
+    pub(crate) async fn publish(
+        &self,
+        name: String,
+        correlation_key: String,
+        time_to_live_ms: i64,
+        message_id: String,
+        variables: Option<Document>,
+    ) -> Result<baton_engine::Record, ApiError> {
+        let value = MessageRecord {
+            name,
+            correlation_key,
+            time_to_live_ms,
+            message_id,
+            variables: variables.unwrap_or_default(),
+            deadline_ms: -1,
+        };
+        let command = Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value)));
+        accepted(self.broker.publish_message(command).await)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

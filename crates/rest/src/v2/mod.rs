@@ -27,16 +27,16 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use baton_engine::{
-    ActivateInstruction as EngineActivateInstruction, AdHocJobResult, BpmnElementType, Command,
-    DecisionEvaluationRecord, Document, IncidentRecord, Intent, JobRecord, MessageCorrelationRecord, MessageRecord,
-    ProcessInstanceCreationRecord, ProcessInstanceMigrationRecord, ProcessInstanceModificationRecord,
-    ProcessInstanceRecord, RecordValue, Resource, ResourceDeletionRecord, SignalRecord, VariableDocumentRecord,
-    VariableInstruction as EngineVariableInstruction, VariableUpdateSemantic,
+    ActivateInstruction as EngineActivateInstruction, AdHocJobResult, Command, DecisionEvaluationRecord, Document,
+    Intent, JobRecord, MessageCorrelationRecord, ProcessInstanceCreationRecord, ProcessInstanceMigrationRecord,
+    ProcessInstanceModificationRecord, RecordValue, Resource, ResourceDeletionRecord, SignalRecord,
+    VariableInstruction as EngineVariableInstruction,
 };
-use baton_runtime::{ActivateJobs, Error as RuntimeError};
+use baton_runtime::ActivateJobs;
 
 use self::wire::*;
 use crate::Api;
+use crate::commands::job_command;
 use crate::error::{ApiError, accepted, unexpected_answer};
 use crate::extract::{JsonBody, OptionalJsonBody, path_key};
 use crate::wire::key;
@@ -233,8 +233,9 @@ async fn create_process_instance(
         awaiting_request_id: None,
         start_instructions: request.start_instructions.into_iter().map(|s| s.element_id).collect(),
     };
+    let timeout = request.request_timeout.filter(|ms| *ms > 0).map(|ms| Duration::from_millis(ms.unsigned_abs()));
+    let record = api.create_instance(creation, request.await_completion, timeout).await?;
     if !request.await_completion {
-        let record = accepted(api.broker.create_instance(creation).await)?;
         let RecordValue::ProcessInstanceCreation(created) = &record.value else {
             return Err(unexpected_answer(&record, "process instance creation"));
         };
@@ -247,14 +248,6 @@ async fn create_process_instance(
             process_instance_key: key(created.process_instance_key),
         }));
     }
-    let timeout = match request.request_timeout {
-        Some(ms) if ms > 0 => Duration::from_millis(ms.unsigned_abs()),
-        _ => api.settings.result_timeout_default,
-    };
-    let record = tokio::select! {
-        result = api.broker.create_instance_with_result(creation, timeout) => accepted(result)?,
-        () = api.stopped() => return Err(ApiError::unavailable("the server is shutting down")),
-    };
     let RecordValue::ProcessInstanceResult(result) = record.value else {
         return Err(unexpected_answer(&record, "process instance result"));
     };
@@ -271,19 +264,7 @@ async fn create_process_instance(
 /// The body is optional (`{"operationReference": …}` at most), so it is not read.
 async fn cancel_process_instance(State(api): State<Api>, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    // CANCEL addresses the instance by key; the engine reads the rest from its state.
-    let value = ProcessInstanceRecord {
-        bpmn_process_id: Arc::from(""),
-        version: -1,
-        process_definition_key: -1,
-        process_instance_key: key,
-        element_id: Arc::from(""),
-        bpmn_element_type: BpmnElementType::SequenceFlow,
-        flow_scope_key: -1,
-        parent_process_instance_key: -1,
-        parent_element_instance_key: -1,
-    };
-    api.on_key(key, Command::new(Intent::Cancel, key, RecordValue::ProcessInstance(value))).await?;
+    api.on_key(key, Command::cancel_instance(key)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -348,27 +329,13 @@ async fn set_variables(
     let Some(variables) = request.variables else {
         return Err(ApiError::bad_request("No variables provided."));
     };
-    let update_semantics =
-        if request.local { VariableUpdateSemantic::Local } else { VariableUpdateSemantic::Propagate };
-    let value = VariableDocumentRecord { scope_key: key, update_semantics, variables };
-    api.on_key(key, Command::new(Intent::Update, -1, RecordValue::VariableDocument(value))).await?;
+    api.on_key(key, Command::set_variables(key, variables, request.local)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn resolve_incident(State(api): State<Api>, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    let value = IncidentRecord {
-        error_type: baton_engine::ErrorType::Unknown,
-        error_message: String::new(),
-        bpmn_process_id: Arc::from(""),
-        process_definition_key: -1,
-        process_instance_key: -1,
-        element_id: Arc::from(""),
-        element_instance_key: -1,
-        job_key: -1,
-        variable_scope_key: -1,
-    };
-    api.on_key(key, Command::new(Intent::Resolve, key, RecordValue::Incident(Box::new(value)))).await?;
+    api.on_key(key, Command::resolve_incident(key)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -399,33 +366,16 @@ async fn activate_jobs(
     for tenant in &request.tenant_ids {
         check_tenant(Some(tenant))?;
     }
-    let request_timeout = match request.request_timeout.unwrap_or(0) {
-        ms if ms < 0 => None,
-        0 => Some(api.settings.long_poll_default),
-        ms => Some(Duration::from_millis(ms.unsigned_abs())),
-    };
     let activation = ActivateJobs {
         job_type: request.job_type,
         worker: request.worker.filter(|w| !w.trim().is_empty()).unwrap_or_else(|| "default".to_string()),
         timeout_ms: request.timeout,
         max_jobs_to_activate: request.max_jobs_to_activate,
         fetch_variables: request.fetch_variable,
-        request_timeout,
+        request_timeout: None,
     };
-    // A shutdown ends the long poll with no jobs, so it does not hold the server's drain.
-    let jobs = tokio::select! {
-        result = api.broker.activate_jobs(activation) => match result {
-            Ok(jobs) => jobs,
-            Err(RuntimeError::Timeout(_)) => Vec::new(),
-            Err(error) => return Err(error.into()),
-        },
-        () = api.stopped() => Vec::new(),
-    };
+    let jobs = api.long_poll(activation, request.request_timeout).await?;
     Ok(Json(JobActivationResult { jobs: jobs.iter().map(|(key, job)| ActivatedJob::new(*key, job)).collect() }))
-}
-
-fn job_command(intent: Intent, job_key: i64, job: JobRecord) -> Command {
-    Command::new(intent, job_key, RecordValue::Job(Box::new(job)))
 }
 
 async fn complete_job(
@@ -516,14 +466,7 @@ async fn update_job(
     if let Some(timeout) = timeout.filter(|t| *t < 1) {
         return Err(ApiError::bad_request(format!("The value for timeout is '{timeout}' but must be greater than 0.")));
     }
-    if let Some(retries) = retries {
-        let job = JobRecord { retries, ..JobRecord::default() };
-        api.on_key(key, job_command(Intent::UpdateRetries, key, job)).await?;
-    }
-    if let Some(timeout_ms) = timeout {
-        let job = JobRecord { timeout_ms, ..JobRecord::default() };
-        api.on_key(key, job_command(Intent::UpdateTimeout, key, job)).await?;
-    }
+    api.update_job(key, retries, timeout).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -542,16 +485,9 @@ async fn publish_message(
             "The value for timeToLive is '{time_to_live_ms}' but must be at least 0."
         )));
     }
-    let value = MessageRecord {
-        name,
-        correlation_key: request.correlation_key.unwrap_or_default(),
-        time_to_live_ms,
-        message_id: request.message_id.unwrap_or_default(),
-        variables: request.variables.unwrap_or_default(),
-        deadline_ms: -1,
-    };
-    let command = Command::new(Intent::Publish, -1, RecordValue::Message(Box::new(value)));
-    let record = accepted(api.broker.publish_message(command).await)?;
+    let correlation_key = request.correlation_key.unwrap_or_default();
+    let message_id = request.message_id.unwrap_or_default();
+    let record = api.publish(name, correlation_key, time_to_live_ms, message_id, request.variables).await?;
     Ok(Json(MessagePublicationResult { message_key: key(record.key), tenant_id: DEFAULT_TENANT.to_string() }))
 }
 
