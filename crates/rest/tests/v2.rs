@@ -496,6 +496,23 @@ async fn searches_and_gets_of_definitions_instances_elements_variables_and_incid
             .await;
     assert_eq!(in_list["page"]["totalItems"], 2);
 
+    // By variable: the value is matched as JSON text, plainly or with operators.
+    let by_amount =
+        search(&server, "process-instances", json!({"filter": {"variables": [{"name": "amount", "value": "2"}]}}))
+            .await;
+    assert_eq!(item_keys(&by_amount, "processInstanceKey"), vec![orders[1].clone()]);
+    assert!(by_amount["items"][0].get("_variables").is_none());
+    let several = search(
+        &server,
+        "process-instances",
+        json!({"filter": {"variables": [{"name": "amount", "value": {"$in": ["2", "3"]}}], "state": "ACTIVE"}}),
+    )
+    .await;
+    assert_eq!(several["page"]["totalItems"], 2);
+    let no_value =
+        server.post("/v2/process-instances/search", json!({"filter": {"variables": [{"name": "amount"}]}})).await;
+    assert_eq!(no_value.problem(StatusCode::BAD_REQUEST)["detail"], "Variable value must not be null.");
+
     // Sorting and paging: one at a time, newest first, following the cursor.
     let sort = json!([{"field": "processInstanceKey", "order": "DESC"}]);
     let mut newest_first = expected.clone();
@@ -531,8 +548,8 @@ async fn searches_and_gets_of_definitions_instances_elements_variables_and_incid
     );
 
     // Bad searches name what is wrong.
-    let unsupported = server.post("/v2/process-instances/search", json!({"filter": {"variables": []}})).await;
-    assert!(unsupported.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("'variables'"));
+    let unsupported = server.post("/v2/process-instances/search", json!({"filter": {"batchOperationId": "b"}})).await;
+    assert!(unsupported.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("'batchOperationId'"));
     let wrong_type = server.post("/v2/process-instances/search", json!({"filter": {"hasIncident": "yes"}})).await;
     assert!(wrong_type.problem(StatusCode::BAD_REQUEST)["detail"].as_str().unwrap().contains("hasIncident"));
     let bad_sort = server.post("/v2/process-instances/search", json!({"sort": [{"field": "color"}]})).await;

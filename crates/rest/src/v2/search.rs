@@ -108,6 +108,8 @@ pub(super) enum Kind {
     Text,
     /// A list of strings; a filter value matches when the list holds it.
     TextList,
+    /// Variables by name, each with the JSON texts of its values (one per scope).
+    Variables,
     Integer,
     Boolean,
     Date,
@@ -245,10 +247,15 @@ fn cursor(text: &str) -> Result<usize, ApiError> {
 enum Condition {
     Equals(Value),
     Operators(Vec<(String, Value)>),
+    /// `[{name, value}]`: for each, a variable of that name whose JSON text meets `value`.
+    Variables(Vec<(String, Condition)>),
 }
 
 impl Condition {
     fn parse(name: &str, kind: Kind, value: Value) -> Result<Condition, ApiError> {
+        if kind == Kind::Variables {
+            return Condition::parse_variables(name, value);
+        }
         let Value::Object(operators) = value else {
             check_operand(name, kind, &value)?;
             return Ok(Condition::Equals(value));
@@ -286,8 +293,37 @@ impl Condition {
         Ok(Condition::Operators(parsed))
     }
 
+    fn parse_variables(name: &str, value: Value) -> Result<Condition, ApiError> {
+        let invalid = |detail: String| {
+            ApiError::bad_request(format!("Expected filter '{name}' to be a list of {{name, value}}, but {detail}"))
+        };
+        let Value::Array(entries) = value else {
+            return Err(invalid(format!("it was {value}")));
+        };
+        let mut parsed = Vec::new();
+        for entry in entries {
+            let Value::Object(mut entry) = entry else {
+                return Err(invalid(format!("an entry was {entry}")));
+            };
+            let Some(Value::String(variable)) = entry.remove("name") else {
+                return Err(invalid("an entry has no 'name'".to_string()));
+            };
+            let Some(value) = entry.remove("value").filter(|v| !v.is_null()) else {
+                return Err(ApiError::bad_request("Variable value must not be null."));
+            };
+            parsed.push((variable, Condition::parse(&format!("{name}.value"), Kind::Text, value)?));
+        }
+        Ok(Condition::Variables(parsed))
+    }
+
     fn holds(&self, kind: Kind, actual: &Value) -> bool {
         match self {
+            Condition::Variables(wanted) => wanted.iter().all(|(name, condition)| {
+                actual
+                    .get(name)
+                    .and_then(Value::as_array)
+                    .is_some_and(|values| values.iter().any(|value| condition.holds(Kind::Text, value)))
+            }),
             Condition::Equals(expected) => equal(kind, actual, expected),
             Condition::Operators(operators) => operators.iter().all(|(operator, operand)| match operator.as_str() {
                 "$eq" => equal(kind, actual, operand),
@@ -311,6 +347,7 @@ fn check_operand(name: &str, kind: Kind, value: &Value) -> Result<(), ApiError> 
     let fits = match kind {
         Kind::Key => as_key(value).is_some(),
         Kind::Text | Kind::TextList => value.is_string(),
+        Kind::Variables => value.is_array(),
         Kind::Integer => value.is_i64(),
         Kind::Boolean => value.is_boolean(),
         Kind::Date => value.as_str().is_some_and(|text| parse_date(text).is_some()),
@@ -321,6 +358,7 @@ fn check_operand(name: &str, kind: Kind, value: &Value) -> Result<(), ApiError> 
     let wanted = match kind {
         Kind::Key => "a key (a string of digits)",
         Kind::Text | Kind::TextList => "a string",
+        Kind::Variables => "a list of {name, value}",
         Kind::Integer => "an integer",
         Kind::Boolean => "a boolean",
         Kind::Date => "an ISO 8601 date-time with an offset",
@@ -365,7 +403,7 @@ fn compare(kind: Kind, a: &Value, b: &Value) -> Ordering {
         Kind::Boolean => a.as_bool().cmp(&b.as_bool()),
         Kind::Date => a.as_str().and_then(parse_date).cmp(&b.as_str().and_then(parse_date)),
         Kind::Text => a.as_str().cmp(&b.as_str()),
-        Kind::TextList => Ordering::Equal,
+        Kind::TextList | Kind::Variables => Ordering::Equal,
     }
 }
 
@@ -569,6 +607,10 @@ struct ProcessInstanceItem {
     has_incident: bool,
     tenant_id: &'static str,
     tags: Vec<String>,
+    /// For the `variables` filter: every variable of the instance (any scope) by name, as
+    /// JSON text; filled only when a search filters on variables.
+    #[serde(rename = "_variables", skip_serializing_if = "Option::is_none")]
+    variables: Option<BTreeMap<String, Vec<String>>>,
 }
 
 const PROCESS_INSTANCES: Schema = Schema {
@@ -588,6 +630,7 @@ const PROCESS_INSTANCES: Schema = Schema {
         ("state", "state", Kind::Text),
         ("hasIncident", "hasIncident", Kind::Boolean),
         ("tenantId", "tenantId", Kind::Text),
+        ("variables", "_variables", Kind::Variables),
     ],
     sorts: &[
         "processInstanceKey",
@@ -625,8 +668,22 @@ fn positive(key: i64) -> Option<String> {
 }
 
 /// The active instances a partition holds (or the one with key `only`), without start dates.
-fn active_instances(state: &PartitionState, only: Option<i64>) -> Vec<(i64, ProcessInstanceItem)> {
+fn active_instances(
+    state: &PartitionState,
+    only: Option<i64>,
+    with_variables: bool,
+) -> Vec<(i64, ProcessInstanceItem)> {
     let names = definition_names(state);
+    let mut variables: BTreeMap<i64, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    if with_variables {
+        for (scope, scope_variables) in &state.variables {
+            let instance = state.element_instances.get(scope).map_or(*scope, |e| e.value.process_instance_key);
+            let by_name = variables.entry(instance).or_default();
+            for (name, variable) in scope_variables {
+                by_name.entry(name.to_string()).or_default().push(variable.value.to_string());
+            }
+        }
+    }
     let roots: Box<dyn Iterator<Item = &Box<ElementInstance>>> = match only {
         Some(key) => Box::new(state.element_instances.get(&key).into_iter()),
         None => Box::new(state.element_instances.values()),
@@ -652,14 +709,19 @@ fn active_instances(state: &PartitionState, only: Option<i64>) -> Vec<(i64, Proc
                 has_incident,
                 tenant_id: DEFAULT_TENANT,
                 tags: Vec::new(),
+                variables: with_variables.then(|| variables.remove(&root.key).unwrap_or_default()),
             };
             (root.key, item)
         })
         .collect()
 }
 
-async fn process_instances(api: &Api, only: Option<i64>) -> Result<Vec<Map<String, Value>>, ApiError> {
-    let mut active = api.gather(only, move |state| active_instances(state, only)).await?;
+async fn process_instances(
+    api: &Api,
+    only: Option<i64>,
+    with_variables: bool,
+) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let mut active = api.gather(only, move |state| active_instances(state, only, with_variables)).await?;
     // The queries above were the barrier: every partition has published what it answered.
     api.sync_read_model().await;
     let started = api.read_model.start_times(active.iter().map(|(key, _)| *key));
@@ -697,6 +759,7 @@ async fn process_instances(api: &Api, only: Option<i64>) -> Result<Vec<Map<Strin
                 has_incident: false,
                 tenant_id: DEFAULT_TENANT,
                 tags: Vec::new(),
+                variables: None,
             }));
         }
     }
@@ -707,7 +770,8 @@ async fn search_process_instances(
     State(api): State<Api>,
     OptionalJsonBody(request): OptionalJsonBody<SearchRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = process_instances(&api, None).await?;
+    let with_variables = request.filter.as_ref().is_some_and(|filter| filter.contains_key("variables"));
+    let items = process_instances(&api, None, with_variables).await?;
     search(&PROCESS_INSTANCES, request, items)
 }
 
@@ -716,7 +780,7 @@ async fn get_process_instance(State(api): State<Api>, Path(key): Path<String>) -
     if api.owning_partition(key).is_none() {
         return Err(not_found("Process Instance", key));
     }
-    let mut items = process_instances(&api, Some(key)).await?;
+    let mut items = process_instances(&api, Some(key), false).await?;
     items.pop().map(|item| Json(Value::Object(item))).ok_or_else(|| not_found("Process Instance", key))
 }
 
