@@ -67,8 +67,7 @@ pub(crate) fn routes() -> Router<Api> {
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct SearchRequest {
     filter: Option<Map<String, Value>>,
-    #[serde(default)]
-    sort: Vec<SortRequest>,
+    sort: Option<Vec<SortRequest>>,
     page: Option<PageRequest>,
 }
 
@@ -155,7 +154,7 @@ pub(super) fn search(
     });
 
     let mut order = Vec::new();
-    for sort in request.sort {
+    for sort in request.sort.unwrap_or_default() {
         let Some(field) = sort.field else {
             return Err(ApiError::bad_request("Sort field must not be null."));
         };
