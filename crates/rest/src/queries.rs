@@ -177,6 +177,11 @@ pub async fn list_process_instances(
                 .await?;
             instances.extend(found);
         }
+        api.sync_read_model().await;
+        let started = api.read_model.start_times(instances.iter().filter_map(|i| i.process_instance_key.parse().ok()));
+        for instance in &mut instances {
+            instance.start_time = instance.process_instance_key.parse().ok().and_then(|key| started.get(&key).copied());
+        }
     } else {
         api.barrier_all().await?;
     }
@@ -252,6 +257,7 @@ pub async fn get_process_instance(
                 bpmn_process_id: summary.bpmn_process_id,
                 version: summary.version,
                 state: summary.state,
+                start_time: None,
                 end_time: None,
                 element_instances: elements.into_iter().map(|e| ElementInstanceView::from(&**e)).collect(),
                 variables,
@@ -260,7 +266,9 @@ pub async fn get_process_instance(
             })
         })
         .await?;
-    if let Some(detail) = active {
+    if let Some(mut detail) = active {
+        api.sync_read_model().await;
+        detail.start_time = api.read_model.start_times([key]).get(&key).copied();
         return Ok(Json(detail));
     }
     // The query was the barrier: an instance that finished before it is in the read model now.

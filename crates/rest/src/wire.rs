@@ -271,6 +271,9 @@ pub struct ProcessInstanceDetail {
     pub bpmn_process_id: String,
     pub version: i32,
     pub state: InstanceState,
+    /// When it started (epoch ms), if the server saw it start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// Active element instances, the process itself first, then parents before children.
@@ -289,6 +292,7 @@ impl ProcessInstanceDetail {
             bpmn_process_id: instance.bpmn_process_id,
             version: instance.version,
             state: instance.state,
+            start_time: instance.start_time,
             end_time: instance.end_time,
             element_instances: Vec::new(),
             variables: Vec::new(),

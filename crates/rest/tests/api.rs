@@ -38,6 +38,7 @@ async fn deploy_create_activate_complete_and_inspect() {
     let detail = server.get(&format!("/v1/process-instances/{instance}")).await.json();
     assert_eq!(detail["state"], "ACTIVE");
     assert_eq!(detail["processDefinitionKey"], definition);
+    assert!(detail["startTime"].as_i64().is_some_and(|ms| ms > 0), "{detail}");
     let elements = detail["elementInstances"].as_array().unwrap();
     assert_eq!(elements[0]["elementType"], "PROCESS");
     assert_eq!(elements[0]["elementInstanceKey"], instance);
@@ -82,6 +83,8 @@ async fn deploy_create_activate_complete_and_inspect() {
     let detail = server.get(&format!("/v1/process-instances/{instance}")).await.json();
     assert_eq!(detail["state"], "COMPLETED");
     assert!(detail["endTime"].is_i64());
+    assert!(detail["startTime"].as_i64() <= detail["endTime"].as_i64(), "{detail}");
+    assert!(detail["startTime"].is_i64(), "{detail}");
     assert_eq!(server.get("/v1/process-instances?state=active").await.json(), json!([]));
     let completed = server.get("/v1/process-instances?state=completed").await.json();
     assert_eq!(keys(&completed, "processInstanceKey"), vec![instance.clone()]);
