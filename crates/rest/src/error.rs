@@ -14,7 +14,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// queues drain in milliseconds, so the smallest value the header can say is the right one.
 const RETRY_AFTER_SECONDS: u32 = 1;
 
-/// An RFC 9457 problem document.
+/// An RFC 9457 problem document. The router adds `instance`, the path of the request it
+/// answers.
 ///
 /// `type` is `about:blank` only for errors of the HTTP layer itself (no such route, wrong
 /// method), where `title` is the status phrase; every error of the API has a

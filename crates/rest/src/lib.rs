@@ -200,9 +200,35 @@ pub fn start(broker: Broker, config: Config) -> (axum::Router, ReadModel) {
             )
             .fallback(no_route)
             .method_not_allowed_fallback(method_not_allowed)
+            .layer(axum::middleware::from_fn(problem_instance))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .with_state(api);
     (router, read_model)
+}
+
+/// Names the request in every problem document (`instance`, RFC 9457), as Camunda's API does:
+/// handlers build problems without knowing the path they answer.
+async fn problem_instance(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let is_problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|value| value == PROBLEM_JSON);
+    if !is_problem {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Problems are a few hundred bytes; anything else is passed on as it came.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes) {
+        Ok(mut problem) => {
+            problem.entry("instance").or_insert(serde_json::Value::String(path));
+            serde_json::to_vec(&problem).unwrap_or_else(|_| bytes.to_vec())
+        }
+        Err(_) => bytes.to_vec(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 async fn no_route(method: Method, uri: Uri) -> Response {

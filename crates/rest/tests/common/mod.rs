@@ -116,6 +116,7 @@ impl Reply {
         let problem = self.json();
         assert_eq!(problem["status"], status.as_u16(), "{problem}");
         assert!(problem["type"].is_string() && problem["title"].is_string() && problem["detail"].is_string());
+        assert!(problem["instance"].as_str().is_some_and(|path| path.starts_with('/')), "{problem}");
         problem
     }
 }
