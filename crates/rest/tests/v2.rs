@@ -392,6 +392,26 @@ async fn messages_signals_variables_cancellation_decisions_and_deletion() {
     let unknown = server.post("/v2/decision-definitions/evaluation", json!({"decisionDefinitionId": "nope"})).await;
     unknown.problem(StatusCode::NOT_FOUND);
 
+    // The deployed decision and its DRG, searched and read, with the DMN they came in.
+    let found =
+        search(&server, "decision-definitions", json!({"filter": {"decisionDefinitionId": "e2e_discount"}})).await;
+    assert_eq!(found["items"][0]["decisionDefinitionKey"], decision["decisionDefinitionKey"]);
+    assert_eq!(found["items"][0]["name"], "Discount");
+    let decision_key = decision["decisionDefinitionKey"].as_str().unwrap();
+    assert_eq!(server.get(&format!("/v2/decision-definitions/{decision_key}")).await.json()["version"], 1);
+    let dmn_xml = server.get(&format!("/v2/decision-definitions/{decision_key}/xml")).await;
+    assert_eq!(dmn_xml.content_type, "text/xml");
+    assert!(dmn_xml.text().contains("Rule_big"));
+    let drgs = search(&server, "decision-requirements", json!({})).await;
+    assert_eq!(drgs["items"][0]["resourceName"], "discount.dmn");
+    let drg_key = drgs["items"][0]["decisionRequirementsKey"].as_str().unwrap();
+    assert_eq!(
+        server.get(&format!("/v2/decision-requirements/{drg_key}")).await.json()["decisionRequirementsId"],
+        "discount_drd"
+    );
+    assert!(server.get(&format!("/v2/decision-requirements/{drg_key}/xml")).await.text().contains("e2e_discount"));
+    server.get("/v2/decision-definitions/2251799813999999").await.problem(StatusCode::NOT_FOUND);
+
     let process_key = server.get("/v1/process-definitions").await.json()[0]["processDefinitionKey"].clone();
     let process_key = process_key.as_str().unwrap();
     let deleted = server.post(&format!("/v2/resources/{process_key}/deletion"), json!({})).await;

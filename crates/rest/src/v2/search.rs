@@ -53,6 +53,12 @@ pub(crate) fn routes() -> Router<Api> {
         .route("/v2/incidents/search", post(search_incidents))
         .route("/v2/incidents/{key}", get(get_incident))
         .route("/v2/jobs/search", post(search_jobs))
+        .route("/v2/decision-definitions/search", post(search_decision_definitions))
+        .route("/v2/decision-definitions/{key}", get(get_decision_definition))
+        .route("/v2/decision-definitions/{key}/xml", get(get_decision_definition_xml))
+        .route("/v2/decision-requirements/search", post(search_decision_requirements))
+        .route("/v2/decision-requirements/{key}", get(get_decision_requirements))
+        .route("/v2/decision-requirements/{key}/xml", get(get_decision_requirements_xml))
         .route("/v2/user-tasks/search", post(user_tasks::search_user_tasks))
         .route("/v2/user-tasks/{key}", get(user_tasks::get_user_task).patch(user_tasks::change_user_task))
         .route("/v2/user-tasks/{key}/completion", post(user_tasks::complete_user_task))
@@ -576,9 +582,7 @@ async fn get_process_definition_xml(State(api): State<Api>, Path(key): Path<Stri
         .query(DEPLOYMENT_PARTITION, move |state| state.processes.get(&key).map(|p| p.record.resource.clone()))
         .await?
         .ok_or_else(|| not_found("Process Definition", key))?;
-    let mut response = (StatusCode::OK, resource).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-    Ok(response)
+    Ok(xml(resource))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1100,6 +1104,167 @@ async fn get_incident(State(api): State<Api>, Path(key): Path<String>) -> Result
     }
     let mut items = incident_items(&api, Some(key)).await?;
     items.pop().map(|item| Json(Value::Object(item))).ok_or_else(|| not_found("Incident", key))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decision definitions and decision requirements (DRGs)
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionDefinitionItem {
+    decision_definition_id: String,
+    name: String,
+    version: i32,
+    decision_requirements_id: String,
+    tenant_id: &'static str,
+    decision_definition_key: String,
+    decision_requirements_key: String,
+}
+
+const DECISION_DEFINITIONS: Schema = Schema {
+    entity: "decision definition",
+    key_field: "decisionDefinitionKey",
+    filters: &[
+        ("decisionDefinitionId", "decisionDefinitionId", Kind::Text),
+        ("name", "name", Kind::Text),
+        ("version", "version", Kind::Integer),
+        ("decisionRequirementsId", "decisionRequirementsId", Kind::Text),
+        ("tenantId", "tenantId", Kind::Text),
+        ("decisionDefinitionKey", "decisionDefinitionKey", Kind::Key),
+        ("decisionRequirementsKey", "decisionRequirementsKey", Kind::Key),
+    ],
+    sorts: &[
+        "decisionDefinitionKey",
+        "decisionDefinitionId",
+        "name",
+        "version",
+        "decisionRequirementsId",
+        "decisionRequirementsKey",
+        "tenantId",
+    ],
+};
+
+fn decision_definitions(state: &PartitionState, only: Option<i64>) -> Vec<Map<String, Value>> {
+    state
+        .decisions
+        .iter()
+        .filter(|(key, _)| only.is_none_or(|only| only == **key))
+        .map(|(key, decision)| {
+            item(DecisionDefinitionItem {
+                decision_definition_id: decision.decision_id.clone(),
+                name: decision.decision_name.clone(),
+                version: decision.version,
+                decision_requirements_id: decision.decision_requirements_id.clone(),
+                tenant_id: DEFAULT_TENANT,
+                decision_definition_key: key.to_string(),
+                decision_requirements_key: decision.decision_requirements_key.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionRequirementsItem {
+    decision_requirements_name: String,
+    version: i32,
+    decision_requirements_id: String,
+    resource_name: String,
+    tenant_id: &'static str,
+    decision_requirements_key: String,
+}
+
+const DECISION_REQUIREMENTS: Schema = Schema {
+    entity: "decision requirements",
+    key_field: "decisionRequirementsKey",
+    filters: &[
+        ("decisionRequirementsName", "decisionRequirementsName", Kind::Text),
+        ("version", "version", Kind::Integer),
+        ("decisionRequirementsId", "decisionRequirementsId", Kind::Text),
+        ("tenantId", "tenantId", Kind::Text),
+        ("decisionRequirementsKey", "decisionRequirementsKey", Kind::Key),
+    ],
+    sorts: &["decisionRequirementsKey", "decisionRequirementsName", "version", "decisionRequirementsId", "tenantId"],
+};
+
+fn decision_requirements(state: &PartitionState, only: Option<i64>) -> Vec<Map<String, Value>> {
+    state
+        .decision_requirements
+        .iter()
+        .filter(|(key, _)| only.is_none_or(|only| only == **key))
+        .map(|(key, drg)| {
+            let metadata = &drg.record.metadata;
+            item(DecisionRequirementsItem {
+                decision_requirements_name: metadata.decision_requirements_name.clone(),
+                version: metadata.version,
+                decision_requirements_id: metadata.decision_requirements_id.clone(),
+                resource_name: metadata.resource_name.clone(),
+                tenant_id: DEFAULT_TENANT,
+                decision_requirements_key: key.to_string(),
+            })
+        })
+        .collect()
+}
+
+async fn search_decision_definitions(
+    State(api): State<Api>,
+    OptionalJsonBody(request): OptionalJsonBody<SearchRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let items = api.broker.query(DEPLOYMENT_PARTITION, |state| decision_definitions(state, None)).await?;
+    search(&DECISION_DEFINITIONS, request, items)
+}
+
+async fn get_decision_definition(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
+    let key = path_key(&key)?;
+    let mut items = api.broker.query(DEPLOYMENT_PARTITION, move |state| decision_definitions(state, Some(key))).await?;
+    items.pop().map(|item| Json(Value::Object(item))).ok_or_else(|| not_found("Decision Definition", key))
+}
+
+async fn search_decision_requirements(
+    State(api): State<Api>,
+    OptionalJsonBody(request): OptionalJsonBody<SearchRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let items = api.broker.query(DEPLOYMENT_PARTITION, |state| decision_requirements(state, None)).await?;
+    search(&DECISION_REQUIREMENTS, request, items)
+}
+
+async fn get_decision_requirements(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
+    let key = path_key(&key)?;
+    let mut items =
+        api.broker.query(DEPLOYMENT_PARTITION, move |state| decision_requirements(state, Some(key))).await?;
+    items.pop().map(|item| Json(Value::Object(item))).ok_or_else(|| not_found("Decision Requirements", key))
+}
+
+/// The DMN resource a decision was deployed in.
+async fn get_decision_definition_xml(State(api): State<Api>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let key = path_key(&key)?;
+    let resource = api
+        .broker
+        .query(DEPLOYMENT_PARTITION, move |state| {
+            let drg = state.decisions.get(&key)?.decision_requirements_key;
+            state.decision_requirements.get(&drg).map(|drg| drg.record.resource.clone())
+        })
+        .await?
+        .ok_or_else(|| not_found("Decision Definition", key))?;
+    Ok(xml(resource))
+}
+
+async fn get_decision_requirements_xml(State(api): State<Api>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let key = path_key(&key)?;
+    let resource = api
+        .broker
+        .query(DEPLOYMENT_PARTITION, move |state| {
+            state.decision_requirements.get(&key).map(|drg| drg.record.resource.clone())
+        })
+        .await?
+        .ok_or_else(|| not_found("Decision Requirements", key))?;
+    Ok(xml(resource))
+}
+
+fn xml(resource: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, resource).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response
 }
 
 // ---------------------------------------------------------------------------------------------
