@@ -123,6 +123,71 @@ impl ReadModel {
         keys.into_iter().filter_map(|key| model.started.get(&key).map(|time| (key, *time))).collect()
     }
 
+    /// The element instances the histories show, for each instance (active or finished): with
+    /// their state and times as the records tell them.
+    pub fn elements_seen(&self) -> Vec<ElementSeen> {
+        let model = self.lock();
+        let mut seen = Vec::new();
+        for (instance, history) in &model.histories {
+            let mut by_key: BTreeMap<i64, ElementSeen> = BTreeMap::new();
+            for record in
+                history.records.iter().filter(|r| r.record_type == "EVENT" && r.value_type == "PROCESS_INSTANCE")
+            {
+                let (Some(element_id), Some(element_type)) = (&record.element_id, &record.element_type) else {
+                    continue;
+                };
+                if element_type == "SEQUENCE_FLOW" {
+                    continue;
+                }
+                let Ok(element_key) = record.key.parse::<i64>() else { continue };
+                let element = by_key.entry(element_key).or_insert_with(|| ElementSeen {
+                    key: element_key,
+                    process_instance_key: *instance,
+                    element_id: element_id.clone(),
+                    element_type: element_type.clone(),
+                    flow_scope_key: record.flow_scope_key.as_deref().and_then(|k| k.parse().ok()).unwrap_or(-1),
+                    state: "ACTIVE",
+                    start_time: None,
+                    end_time: None,
+                });
+                match record.intent.as_str() {
+                    "ELEMENT_ACTIVATING" => element.start_time = Some(record.timestamp),
+                    "ELEMENT_COMPLETED" => (element.state, element.end_time) = ("COMPLETED", Some(record.timestamp)),
+                    "ELEMENT_TERMINATED" => (element.state, element.end_time) = ("TERMINATED", Some(record.timestamp)),
+                    _ => {}
+                }
+            }
+            seen.extend(by_key.into_values());
+        }
+        seen
+    }
+
+    /// The variables of finished instances, as their histories last show each one.
+    pub fn variables_of_finished(&self) -> Vec<VariableSeen> {
+        let model = self.lock();
+        let mut seen = Vec::new();
+        for (instance, history) in model.histories.iter().filter(|(_, h)| h.finished) {
+            let mut by_key: BTreeMap<i64, VariableSeen> = BTreeMap::new();
+            for record in history.records.iter().filter(|r| r.record_type == "EVENT" && r.value_type == "VARIABLE") {
+                let (Ok(variable_key), Some(name)) = (record.key.parse::<i64>(), &record.variable_name) else {
+                    continue;
+                };
+                by_key.insert(
+                    variable_key,
+                    VariableSeen {
+                        key: variable_key,
+                        process_instance_key: *instance,
+                        scope_key: record.scope_key.as_deref().and_then(|k| k.parse().ok()).unwrap_or(*instance),
+                        name: name.clone(),
+                        value: if record.value_dropped { None } else { record.variable_value.clone() },
+                    },
+                );
+            }
+            seen.extend(by_key.into_values());
+        }
+        seen
+    }
+
     /// Records lost because the model fell too far behind the broker.
     pub fn lost_records(&self) -> u64 {
         self.lock().lost_records
@@ -168,6 +233,31 @@ async fn feed(
             },
         }
     }
+}
+
+/// An element instance as an instance's history shows it.
+#[derive(Debug, Clone)]
+pub struct ElementSeen {
+    pub key: i64,
+    pub process_instance_key: i64,
+    pub element_id: String,
+    pub element_type: String,
+    pub flow_scope_key: i64,
+    /// `ACTIVE`, `COMPLETED` or `TERMINATED`.
+    pub state: &'static str,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+}
+
+/// A variable as a finished instance's history last shows it; `value` is `None` when it was
+/// too large to keep (see [`Limits::variable_value_bytes`]).
+#[derive(Debug, Clone)]
+pub struct VariableSeen {
+    pub key: i64,
+    pub process_instance_key: i64,
+    pub scope_key: i64,
+    pub name: String,
+    pub value: Option<serde_json::Value>,
 }
 
 /// Eviction order of histories: finished ones first (class 0), then active ones (class 1),
@@ -433,6 +523,7 @@ impl Model {
             variable_value: None,
             scope_key: None,
             variable_names: None,
+            value_dropped: false,
         };
         let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
         match &record.value {
@@ -462,10 +553,11 @@ impl Model {
                 entry.variable_name = Some(value.name.to_string());
                 entry.scope_key = optional_key(value.scope_key);
                 let size = serde_json::to_string(&value.value).map_or(0, |json| json.len());
-                entry.variable_value = Some(if size <= self.limits.variable_value_bytes {
-                    value.value.clone()
-                } else {
+                entry.value_dropped = size > self.limits.variable_value_bytes;
+                entry.variable_value = Some(if entry.value_dropped {
                     serde_json::Value::String(format!("(value of {size} bytes not kept)"))
+                } else {
+                    value.value.clone()
                 });
             }
             RecordValue::VariableDocument(value) => {

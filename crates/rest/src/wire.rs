@@ -422,6 +422,9 @@ pub struct HistoryRecord {
     /// Names of the variables a variable document (SET VARIABLES) carried.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variable_names: Option<Vec<String>>,
+    /// The value was too large to keep: `variable_value` is only a note.
+    #[serde(skip)]
+    pub value_dropped: bool,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -579,10 +579,33 @@ async fn searches_and_gets_of_definitions_instances_elements_variables_and_incid
 
     // Element instances of one instance, and of one scope.
     let elements = search(&server, "element-instances", json!({"filter": {"processInstanceKey": orders[1]}})).await;
-    let mut types: Vec<&str> =
-        elements["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    types.sort_unstable();
-    assert_eq!(types, vec!["PROCESS", "SERVICE_TASK"]);
+    let mut seen: Vec<(&str, &str)> = elements["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, vec![("PROCESS", "ACTIVE"), ("SERVICE_TASK", "ACTIVE"), ("START_EVENT", "COMPLETED")]);
+    // A finished instance keeps its element instances, with their times.
+    let finished = search(
+        &server,
+        "element-instances",
+        json!({"filter": {"processInstanceKey": orders[0], "state": "COMPLETED"}, "sort": [{"field": "startDate"}]}),
+    )
+    .await;
+    let ids: Vec<&str> =
+        finished["items"].as_array().unwrap().iter().map(|e| e["elementId"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5, "{finished}");
+    assert!(
+        ids.contains(&"order") && ids.contains(&"start") && ids.contains(&"task_2") && ids.contains(&"end"),
+        "{ids:?}"
+    );
+    let end = finished["items"].as_array().unwrap().iter().find(|e| e["elementId"] == "end").unwrap();
+    assert!(end["endDate"].is_string() && end["startDate"].is_string(), "{end}");
+    assert_eq!(end["processDefinitionId"], "order");
+    let end_key = end["elementInstanceKey"].as_str().unwrap();
+    assert_eq!(server.get(&format!("/v2/element-instances/{end_key}")).await.json()["state"], "COMPLETED");
     let task = search(
         &server,
         "element-instances",
@@ -596,6 +619,13 @@ async fn searches_and_gets_of_definitions_instances_elements_variables_and_incid
     assert!(task.get("_flowScopeKey").is_none());
     let by_key = server.get(&format!("/v2/element-instances/{}", task["elementInstanceKey"].as_str().unwrap())).await;
     assert_eq!(by_key.json()["processInstanceKey"], orders[1].as_str());
+
+    // Variables of a finished instance, as they were when it ended.
+    let kept = search(&server, "variables", json!({"filter": {"processInstanceKey": orders[0]}})).await;
+    assert_eq!(kept["items"][0]["name"], "amount");
+    assert_eq!(kept["items"][0]["value"], "1");
+    let kept_key = kept["items"][0]["variableKey"].as_str().unwrap();
+    assert_eq!(server.get(&format!("/v2/variables/{kept_key}")).await.json()["value"], "1");
 
     // Variables: values are JSON text; searches cut long ones, a get does not.
     let amount =

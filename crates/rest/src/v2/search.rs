@@ -15,7 +15,7 @@
 //! Camunda has and Baton cannot answer is refused with a 400 naming it, never ignored.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -33,6 +33,7 @@ use super::wire::DEFAULT_TENANT;
 use crate::Api;
 use crate::error::ApiError;
 use crate::extract::{OptionalJsonBody, path_key};
+use crate::read_model::{ElementSeen, VariableSeen};
 
 /// Camunda stores a preview of this many characters of a variable's value for searches.
 const VALUE_PREVIEW_CHARS: usize = 8191;
@@ -799,10 +800,12 @@ struct ElementInstanceItem {
     process_definition_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     start_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_date: Option<String>,
     element_id: String,
     element_name: String,
     #[serde(rename = "type")]
-    element_type: &'static str,
+    element_type: String,
     state: &'static str,
     has_incident: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -828,6 +831,7 @@ const ELEMENT_INSTANCES: Schema = Schema {
         ("processDefinitionKey", "processDefinitionKey", Kind::Key),
         ("incidentKey", "incidentKey", Kind::Key),
         ("startDate", "startDate", Kind::Date),
+        ("endDate", "endDate", Kind::Date),
         ("elementInstanceScopeKey", "_flowScopeKey", Kind::Key),
     ],
     sorts: &[
@@ -866,9 +870,10 @@ fn element_instances(state: &PartitionState, only: Option<i64>) -> Vec<(i64, Ele
                 process_definition_key: value.process_definition_key.to_string(),
                 process_definition_id: value.bpmn_process_id.to_string(),
                 start_date: None,
+                end_date: None,
                 element_id: value.element_id.to_string(),
                 element_name: name,
-                element_type: value.bpmn_element_type.as_str(),
+                element_type: value.bpmn_element_type.as_str().to_string(),
                 state: "ACTIVE",
                 has_incident: element.incident_key > 0,
                 incident_key: positive(element.incident_key),
@@ -880,6 +885,8 @@ fn element_instances(state: &PartitionState, only: Option<i64>) -> Vec<(i64, Ele
         .collect()
 }
 
+/// Active element instances from the partitions' state; completed and terminated ones (of
+/// active and finished instances) from the histories the read model keeps.
 async fn element_instance_items(api: &Api, only: Option<i64>) -> Result<Vec<Map<String, Value>>, ApiError> {
     let mut found = api.gather(only, move |state| element_instances(state, only)).await?;
     api.sync_read_model().await;
@@ -887,7 +894,72 @@ async fn element_instance_items(api: &Api, only: Option<i64>) -> Result<Vec<Map<
     for (key, item) in &mut found {
         item.start_date = started.get(key).copied().and_then(date);
     }
-    Ok(found.into_iter().map(|(_, i)| item(i)).collect())
+    let active: HashSet<i64> = found.iter().map(|(key, _)| *key).collect();
+    // The definition of each instance: from its active root, or from its finished summary.
+    let mut definitions: HashMap<i64, (i64, String)> = found
+        .iter()
+        .filter_map(|(_, e)| {
+            let instance = e.process_instance_key.parse().ok()?;
+            Some((instance, (e.process_definition_key.parse().ok()?, e.process_definition_id.clone())))
+        })
+        .collect();
+    let ended: Vec<ElementSeen> = api
+        .read_model
+        .elements_seen()
+        .into_iter()
+        .filter(|e| e.state != "ACTIVE" && !active.contains(&e.key) && only.is_none_or(|key| key == e.key))
+        .collect();
+    let mut items: Vec<Map<String, Value>> = found.into_iter().map(|(_, i)| item(i)).collect();
+    if ended.is_empty() {
+        return Ok(items);
+    }
+    for element in &ended {
+        if !definitions.contains_key(&element.process_instance_key)
+            && let Some(finished) = api.read_model.finished_instance(element.process_instance_key)
+            && let Ok(definition_key) = finished.process_definition_key.parse()
+        {
+            definitions.insert(element.process_instance_key, (definition_key, finished.bpmn_process_id));
+        }
+    }
+    let wanted: Vec<(i64, String)> = ended
+        .iter()
+        .filter_map(|e| definitions.get(&e.process_instance_key).map(|(key, _)| (*key, e.element_id.clone())))
+        .collect();
+    let names: HashMap<(i64, String), String> = api
+        .broker
+        .query(DEPLOYMENT_PARTITION, move |state| {
+            wanted
+                .into_iter()
+                .filter_map(|(definition, id)| {
+                    let name = state.processes.get(&definition)?.graph.element_by_id(&id)?.name.clone()?;
+                    Some(((definition, id), name))
+                })
+                .collect()
+        })
+        .await?;
+    for element in ended {
+        let Some((definition_key, process_id)) = definitions.get(&element.process_instance_key) else {
+            continue;
+        };
+        let name = names.get(&(*definition_key, element.element_id.clone())).cloned();
+        items.push(item(ElementInstanceItem {
+            element_instance_key: element.key.to_string(),
+            process_instance_key: element.process_instance_key.to_string(),
+            process_definition_key: definition_key.to_string(),
+            process_definition_id: process_id.clone(),
+            start_date: element.start_time.and_then(date),
+            end_date: element.end_time.and_then(date),
+            element_name: name.unwrap_or_else(|| element.element_id.clone()),
+            element_id: element.element_id,
+            element_type: element.element_type,
+            state: element.state,
+            has_incident: false,
+            incident_key: None,
+            tenant_id: DEFAULT_TENANT,
+            flow_scope_key: element.flow_scope_key.to_string(),
+        }));
+    }
+    Ok(items)
 }
 
 async fn search_element_instances(
@@ -985,8 +1057,26 @@ async fn search_variables(
     State(api): State<Api>,
     OptionalJsonBody(request): OptionalJsonBody<SearchRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = api.gather(None, |state| variables(state, None, true)).await?;
+    let mut items = api.gather(None, |state| variables(state, None, true)).await?;
+    api.sync_read_model().await;
+    items.extend(api.read_model.variables_of_finished().into_iter().filter_map(|v| finished_variable(v, true)));
     search(&VARIABLES, request, items)
+}
+
+/// A variable of a finished instance, from its history; none when its value was too large to
+/// keep there.
+fn finished_variable(variable: VariableSeen, preview: bool) -> Option<Map<String, Value>> {
+    let value = variable.value?.to_string();
+    let truncated = preview && value.chars().count() > VALUE_PREVIEW_CHARS;
+    Some(item(VariableItem {
+        name: variable.name,
+        value: if truncated { value.chars().take(VALUE_PREVIEW_CHARS).collect() } else { value },
+        is_truncated: preview.then_some(truncated),
+        tenant_id: DEFAULT_TENANT,
+        variable_key: variable.key.to_string(),
+        scope_key: variable.scope_key.to_string(),
+        process_instance_key: variable.process_instance_key.to_string(),
+    }))
 }
 
 async fn get_variable(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -995,6 +1085,11 @@ async fn get_variable(State(api): State<Api>, Path(key): Path<String>) -> Result
         return Err(not_found("Variable", key));
     }
     let mut items = api.gather(Some(key), move |state| variables(state, Some(key), false)).await?;
+    if items.is_empty() {
+        api.sync_read_model().await;
+        let finished = api.read_model.variables_of_finished().into_iter().find(|v| v.key == key);
+        items.extend(finished.and_then(|v| finished_variable(v, false)));
+    }
     items.pop().map(|item| Json(Value::Object(item))).ok_or_else(|| not_found("Variable", key))
 }
 
