@@ -7,13 +7,19 @@ use crate::engine::Ctx;
 use crate::record::*;
 use crate::state::partition_of_key;
 
+/// Refuses a message without a name; true when it did.
+fn refused_nameless(ctx: &mut Ctx, command: &Record, verb: &str, name: &str) -> bool {
+    if !name.is_empty() {
+        return false;
+    }
+    let reason = format!("Expected to {verb} a message with a name, but the name is empty");
+    ctx.reject(command, RejectionType::InvalidArgument, reason);
+    true
+}
+
 pub(crate) fn publish(ctx: &mut Ctx, command: &Record, value: &MessageRecord) {
-    if value.name.is_empty() {
-        return ctx.reject(
-            command,
-            RejectionType::InvalidArgument,
-            "Expected to publish a message with a name, but the name is empty".to_string(),
-        );
+    if refused_nameless(ctx, command, "publish", &value.name) {
+        return;
     }
     if value.time_to_live_ms < 0 {
         return ctx.reject(
@@ -76,25 +82,21 @@ pub(crate) fn expire(ctx: &mut Ctx, command: &Record) {
 /// (and nothing written) when no subscription and no message start event could take it, and
 /// answered with the first process instance it reached.
 pub(crate) fn correlate(ctx: &mut Ctx, command: &Record, value: &MessageCorrelationRecord) {
-    if value.name.is_empty() {
-        return ctx.reject(
-            command,
-            RejectionType::InvalidArgument,
-            "Expected to correlate a message with a name, but the name is empty".to_string(),
-        );
+    if refused_nameless(ctx, command, "correlate", &value.name) {
+        return;
     }
+    let uncorrelated = |ctx: &mut Ctx| {
+        let reason = format!(
+            "Expected to find subscription for message with name '{}' and correlation key '{}', but none was found.",
+            value.name, value.correlation_key
+        );
+        ctx.reject(command, RejectionType::NotFound, reason);
+    };
     let open =
         |key: &i64| !ctx.state.correlating.contains_key(key) && ctx.state.message_subscriptions.contains_key(key);
     let waiting = ctx.state.subscriptions_for(&value.name, &value.correlation_key).iter().any(open);
     if !waiting && !start_events::can_start_on_message(ctx.state, &value.name, &value.correlation_key) {
-        return ctx.reject(
-            command,
-            RejectionType::NotFound,
-            format!(
-                "Expected to find subscription for message with name '{}' and correlation key '{}', but none was found.",
-                value.name, value.correlation_key
-            ),
-        );
+        return uncorrelated(ctx);
     }
     let key = ctx.next_key();
     let message = MessageRecord {
@@ -114,14 +116,7 @@ pub(crate) fn correlate(ctx: &mut Ctx, command: &Record, value: &MessageCorrelat
     let Some(process_instance_key) = first else {
         // An element that could not take the message after all (it was about to complete): the
         // message went nowhere, as a publish without time to live would have.
-        return ctx.reject(
-            command,
-            RejectionType::NotFound,
-            format!(
-                "Expected to find subscription for message with name '{}' and correlation key '{}', but none was found.",
-                value.name, value.correlation_key
-            ),
-        );
+        return uncorrelated(ctx);
     };
     let answer = MessageCorrelationRecord { message_key: key, process_instance_key, ..value.clone() };
     let index = ctx.event(command, key, Intent::Correlated, RecordValue::MessageCorrelation(Box::new(answer)));
