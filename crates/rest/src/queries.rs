@@ -31,7 +31,7 @@ fn limit(requested: Option<usize>) -> usize {
 
 impl Api {
     /// The partition that owns `key`, if the key can name anything at all.
-    fn partition_of(&self, key: i64) -> Option<u32> {
+    pub(crate) fn partition_of(&self, key: i64) -> Option<u32> {
         let partition = partition_of_key(key);
         (key > 0 && (1..=self.broker.partition_count()).contains(&partition)).then_some(partition)
     }

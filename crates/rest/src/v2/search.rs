@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use baton_engine::state::{ElementInstance, State as PartitionState, partition_of_key};
+use baton_engine::state::{ElementInstance, State as PartitionState};
 use baton_runtime::DEPLOYMENT_PARTITION;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -464,11 +464,6 @@ pub(super) fn not_found(entity: &str, key: i64) -> ApiError {
 }
 
 impl Api {
-    pub(super) fn owning_partition(&self, key: i64) -> Option<u32> {
-        let partition = partition_of_key(key);
-        (key > 0 && (1..=self.broker.partition_count()).contains(&partition)).then_some(partition)
-    }
-
     /// Runs `read` on every partition (or only the one owning `key`) and gathers what it finds.
     pub(super) async fn gather<T: Send + 'static>(
         &self,
@@ -476,7 +471,7 @@ impl Api {
         read: impl Fn(&PartitionState) -> Vec<T> + Clone + Send + 'static,
     ) -> Result<Vec<T>, ApiError> {
         let partitions: Vec<u32> = match key {
-            Some(key) => self.owning_partition(key).into_iter().collect(),
+            Some(key) => self.partition_of(key).into_iter().collect(),
             None => (1..=self.broker.partition_count()).collect(),
         };
         let mut found = Vec::new();
@@ -678,6 +673,7 @@ fn active_instances(
     with_variables: bool,
 ) -> Vec<(i64, ProcessInstanceItem)> {
     let names = definition_names(state);
+    let with_incident: HashSet<i64> = state.incidents.values().map(|incident| incident.process_instance_key).collect();
     let mut variables: BTreeMap<i64, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     if with_variables {
         for (scope, scope_variables) in &state.variables {
@@ -697,7 +693,7 @@ fn active_instances(
         .map(|root| {
             let value = &root.value;
             let (name, tag) = names.get(&value.process_definition_key).cloned().unwrap_or_default();
-            let has_incident = state.incidents.values().any(|incident| incident.process_instance_key == root.key);
+            let has_incident = with_incident.contains(&root.key);
             let item = ProcessInstanceItem {
                 process_instance_key: root.key.to_string(),
                 process_definition_id: value.bpmn_process_id.to_string(),
@@ -781,7 +777,7 @@ async fn search_process_instances(
 
 async fn get_process_instance(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("Process Instance", key));
     }
     let mut items = process_instances(&api, Some(key), false).await?;
@@ -972,7 +968,7 @@ async fn search_element_instances(
 
 async fn get_element_instance(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("Element Instance", key));
     }
     let mut items = element_instance_items(&api, Some(key)).await?;
@@ -1016,41 +1012,52 @@ pub(super) const VARIABLES: Schema = Schema {
 /// The variables of a partition's live scopes (or the one with key `only`); `preview` cuts
 /// long values as Camunda's searches do.
 fn variables(state: &PartitionState, only: Option<i64>, preview: bool) -> Vec<Map<String, Value>> {
-    state
-        .variables
-        .keys()
-        .flat_map(|scope| scope_variables(state, *scope, preview))
-        .filter(|variable| {
-            only.is_none_or(|key| variable.get("variableKey").and_then(Value::as_str) == Some(&key.to_string()))
-        })
-        .collect()
+    state.variables.keys().flat_map(|scope| scope_variables(state, *scope, only, preview)).collect()
 }
 
-/// The variables of one scope, as items.
-pub(super) fn scope_variables(state: &PartitionState, scope: i64, preview: bool) -> Vec<Map<String, Value>> {
+/// The variables of one scope (or the one with key `only`), as items.
+pub(super) fn scope_variables(
+    state: &PartitionState,
+    scope: i64,
+    only: Option<i64>,
+    preview: bool,
+) -> Vec<Map<String, Value>> {
     let Some(variables) = state.variables.get(&scope) else {
         return Vec::new();
     };
     let instance = state.element_instances.get(&scope).map_or(scope, |e| e.value.process_instance_key);
     variables
         .iter()
+        .filter(|(_, variable)| only.is_none_or(|key| key == variable.key))
         .map(|(name, variable)| {
-            let mut value = variable.value.to_string();
-            let truncated = preview && value.chars().count() > VALUE_PREVIEW_CHARS;
-            if truncated {
-                value = value.chars().take(VALUE_PREVIEW_CHARS).collect();
-            }
-            item(VariableItem {
-                name: name.to_string(),
-                value,
-                is_truncated: preview.then_some(truncated),
-                tenant_id: DEFAULT_TENANT,
-                variable_key: variable.key.to_string(),
-                scope_key: scope.to_string(),
-                process_instance_key: instance.to_string(),
-            })
+            variable_item(name.to_string(), &variable.value, preview, variable.key, scope, instance)
         })
         .collect()
+}
+
+/// A variable as an item: its value as JSON text, cut to a preview in searches as Camunda's are.
+fn variable_item(
+    name: String,
+    value: &Value,
+    preview: bool,
+    variable_key: i64,
+    scope_key: i64,
+    process_instance_key: i64,
+) -> Map<String, Value> {
+    let mut value = value.to_string();
+    let truncated = preview && value.chars().count() > VALUE_PREVIEW_CHARS;
+    if truncated {
+        value = value.chars().take(VALUE_PREVIEW_CHARS).collect();
+    }
+    item(VariableItem {
+        name,
+        value,
+        is_truncated: preview.then_some(truncated),
+        tenant_id: DEFAULT_TENANT,
+        variable_key: variable_key.to_string(),
+        scope_key: scope_key.to_string(),
+        process_instance_key: process_instance_key.to_string(),
+    })
 }
 
 async fn search_variables(
@@ -1066,22 +1073,13 @@ async fn search_variables(
 /// A variable of a finished instance, from its history; none when its value was too large to
 /// keep there.
 fn finished_variable(variable: VariableSeen, preview: bool) -> Option<Map<String, Value>> {
-    let value = variable.value?.to_string();
-    let truncated = preview && value.chars().count() > VALUE_PREVIEW_CHARS;
-    Some(item(VariableItem {
-        name: variable.name,
-        value: if truncated { value.chars().take(VALUE_PREVIEW_CHARS).collect() } else { value },
-        is_truncated: preview.then_some(truncated),
-        tenant_id: DEFAULT_TENANT,
-        variable_key: variable.key.to_string(),
-        scope_key: variable.scope_key.to_string(),
-        process_instance_key: variable.process_instance_key.to_string(),
-    }))
+    let value = variable.value?;
+    Some(variable_item(variable.name, &value, preview, variable.key, variable.scope_key, variable.process_instance_key))
 }
 
 async fn get_variable(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("Variable", key));
     }
     let mut items = api.gather(Some(key), move |state| variables(state, Some(key), false)).await?;
@@ -1194,7 +1192,7 @@ async fn search_incidents(
 
 async fn get_incident(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("Incident", key));
     }
     let mut items = incident_items(&api, Some(key)).await?;

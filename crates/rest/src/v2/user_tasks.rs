@@ -169,7 +169,7 @@ pub(super) async fn search_user_tasks(
 
 pub(super) async fn get_user_task(State(api): State<Api>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("User Task", key));
     }
     let mut items = user_task_items(&api, Some(key)).await?;
@@ -183,37 +183,30 @@ pub(super) async fn search_user_task_variables(
     OptionalJsonBody(request): OptionalJsonBody<SearchRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("User Task", key));
     }
-    let visible = api
+    let found = api
         .gather(Some(key), move |state| {
             let Some(job) = state.jobs.get(&key).filter(|job| &*job.record.job_type == USER_TASK_JOB_TYPE) else {
                 return Vec::new();
             };
-            let mut scopes = Vec::new();
-            let mut scope = job.record.element_instance_key;
-            while let Some(element) = state.element_instances.get(&scope) {
-                scopes.push(scope);
-                scope = element.value.flow_scope_key;
-            }
-            vec![scopes]
-        })
-        .await?;
-    let Some(scopes) = visible.into_iter().next() else {
-        return Err(not_found("User Task", key));
-    };
-    let items = api
-        .gather(Some(key), move |state| {
             // Inner scopes shadow outer ones: each name once, from the nearest scope.
             let mut by_name: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-            for variable in scopes.iter().flat_map(|scope| super::search::scope_variables(state, *scope, true)) {
-                let name = variable.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                by_name.entry(name).or_insert(variable);
+            let mut scope = job.record.element_instance_key;
+            while let Some(element) = state.element_instances.get(&scope) {
+                for variable in super::search::scope_variables(state, scope, None, true) {
+                    let name = variable.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                    by_name.entry(name).or_insert(variable);
+                }
+                scope = element.value.flow_scope_key;
             }
-            by_name.into_values().collect()
+            vec![by_name.into_values().collect::<Vec<_>>()]
         })
         .await?;
+    let Some(items) = found.into_iter().next() else {
+        return Err(not_found("User Task", key));
+    };
     search(&super::search::VARIABLES, request, items)
 }
 
@@ -230,7 +223,7 @@ pub(super) async fn complete_user_task(
     OptionalJsonBody(request): OptionalJsonBody<UserTaskCompletion>,
 ) -> Result<StatusCode, ApiError> {
     let key = path_key(&key)?;
-    if api.owning_partition(key).is_none() {
+    if api.partition_of(key).is_none() {
         return Err(not_found("User Task", key));
     }
     let is_user_task = api
